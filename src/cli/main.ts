@@ -1,0 +1,80 @@
+#!/usr/bin/env node
+// The api7-ha command line: one file per command in this folder; this one wires them to commander and
+// maps errors to exit codes (0 success, 1 the run failed, 2 bad input).
+import { Command, CommanderError, Option } from 'commander';
+import { InventoryError } from '../inventory/load';
+import { EXIT, describeError, exitCodeFor, withTemporalFlags } from './common';
+import { deployCommand } from './deploy';
+import { cancelCommand, statusCommand, watchCommand } from './runs';
+import { validateCommand } from './validate';
+import { workerCommand } from './worker';
+
+export function buildProgram(run: (p: Promise<number> | number) => void): Command {
+  const program = new Command('api7-ha')
+    .description('Deploy a high-availability API7 gateway estate over SSH and Docker with Temporal, and prove it survives node loss.')
+    .version('0.1.0')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+
+  withTemporalFlags(
+    program
+      .command('deploy')
+      .description('deploy the inventory: preflight, etcd, quorum, control plane, data plane, load balancers, verification, failover checks')
+      .requiredOption('-i, --inventory <path>', 'inventory YAML (api7-ha or Ansible format)')
+      .option('--plan', 'print every command and file that would run or change, touching nothing (read-only probes only)')
+      .option('--offline', 'with --plan: assume fresh hosts and do not connect at all')
+      .option('--wait', 'follow the run until it ends')
+      .option('--json', 'print JSON (the run result, or the plan)')
+      .option('--fix-firewall', 'open the roles\' ports in firewalld where preflight finds them closed')
+      .addOption(new Option('--failover <when>', 'run the runbook\'s failover checks').choices(['auto', 'always', 'never']).default('auto')),
+  ).action((opts: Record<string, unknown>) => run(deployCommand(opts)));
+
+  withTemporalFlags(program.command('status').description('show a run: state, step tree, result').argument('<id>', 'workflow ID, e.g. deploy-lab').option('--json', 'print JSON')).action(
+    (id: string, opts: Record<string, unknown>) => run(statusCommand(id, opts)),
+  );
+  withTemporalFlags(program.command('watch').description('follow a run live: steps, hosts, durations, failures').argument('<id>', 'workflow ID')).action((id: string, opts: Record<string, unknown>) =>
+    run(watchCommand(id, opts)),
+  );
+  withTemporalFlags(
+    program.command('cancel').description('cancel a run; it restores anything a check had stopped before it ends').argument('<id>', 'workflow ID').option('--json', 'print JSON').option('--timeout <s>', 'seconds to wait', '600'),
+  ).action((id: string, opts: Record<string, unknown>) => run(cancelCommand(id, opts)));
+  withTemporalFlags(program.command('worker').description('run a worker (activities + workflows) until interrupted')).action((opts: Record<string, unknown>) => run(workerCommand(opts)));
+  program
+    .command('validate')
+    .description('check an inventory (exit 2 with every problem and its fix)')
+    .requiredOption('-i, --inventory <path>', 'inventory YAML')
+    .option('--json', 'print JSON')
+    .action((opts: Record<string, unknown>) => run(validateCommand(opts)));
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let pending: Promise<number> = Promise.resolve(0);
+  const program = buildProgram((p) => {
+    pending = Promise.resolve(p);
+    // Awaited below; this only keeps Node from reporting it as unhandled in between.
+    pending.catch(() => undefined);
+  });
+  try {
+    await program.parseAsync(argv);
+    return await pending;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // --help and --version exit 0; every other commander error is bad input.
+      return e.exitCode === 0 || e.code === 'commander.helpDisplayed' || e.code === 'commander.version' ? EXIT.ok : EXIT.badInput;
+    }
+    const code = exitCodeFor(e);
+    process.stderr.write(`${e instanceof InventoryError ? '' : 'error: '}${describeError(e)}\n`);
+    return code;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv).then(
+    (code) => process.exit(code),
+    (e: unknown) => {
+      process.stderr.write(`error: ${describeError(e)}\n`);
+      process.exit(EXIT.failed);
+    },
+  );
+}

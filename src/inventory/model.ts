@@ -1,0 +1,147 @@
+// The normalized cluster description every layer works from: defaults applied, paths absolute,
+// secrets only as references. It travels in workflow history, so it must never hold a secret value.
+//
+// Pure (no Node built-ins): workflows import these helpers to derive each step's small inputs.
+import type { Role, SecretRef } from './schema';
+
+export type { Role, SecretRef } from './schema';
+export type ProductId = 'api7-ee-2.13' | 'apisix-3';
+
+/** The logical secrets a deploy may need; rendered into files only inside activities. */
+export type SecretName = 'etcd_password' | 'dashboard_secret' | 'admin_password';
+
+export interface JumpHost {
+  address: string;
+  port: number;
+  user: string;
+}
+
+/** How to reach one host. Paths are absolute on the worker's machine. */
+export interface SshTarget {
+  host: string;
+  address: string;
+  port: number;
+  user: string;
+  identityFile?: string;
+  agent: boolean;
+  passphrase?: SecretRef;
+  /** Wrap privileged commands in sudo (non-root users). */
+  sudo: boolean;
+  sudoPassword?: SecretRef;
+  jump?: JumpHost;
+  knownHosts: string;
+  hostKeyPolicy: 'strict' | 'accept-new';
+  connectTimeoutS: number;
+}
+
+export interface HostSpec {
+  name: string;
+  address: string;
+  roles: Role[];
+  ssh: SshTarget;
+  /** Set on etcd members. */
+  etcdName?: string;
+}
+
+export interface ImageRef {
+  name: string;
+  tarball?: string;
+}
+
+export interface ClusterSpec {
+  cluster: { name: string; clusterId: string };
+  product: ProductId;
+  allowNoHa: boolean;
+  inventoryPath: string;
+  hosts: HostSpec[];
+  packages: {
+    controlPlane: string;
+    dataPlane: string;
+    etcdImage: ImageRef;
+    haproxyImage?: ImageRef;
+  };
+  etcd: {
+    dataDir: string;
+    containerName: string;
+    clusterToken: string;
+    clientPort: number;
+    peerPort: number;
+    enableV2: boolean;
+    heartbeatIntervalMs?: number;
+    electionTimeoutMs?: number;
+    auth: { enabled: boolean; user: string };
+    tls: {
+      enabled: boolean;
+      caFile?: string;
+      serverCertFile?: string;
+      serverKeyFile?: string;
+      clientCertFile?: string;
+      clientKeyFile?: string;
+    };
+  };
+  controlPlane: { installDir: string; adminUser: string; tokenExpireS: number };
+  dataPlane: { installDir: string; batchSize: number; failureBudget: number };
+  loadBalancer: {
+    mode: 'managed' | 'external';
+    controlPlanePort: number;
+    dataPlanePort: number;
+    statsPort: number;
+    installDir: string;
+    checkIntervalMs: number;
+    fall: number;
+    rise: number;
+    external?: { controlPlaneUrl: string; dataPlaneUrl: string };
+  };
+  verification: {
+    host: string;
+    path: string;
+    expectStatus: number;
+    upstream?: string;
+    routeId: string;
+    deadlineS: number;
+  };
+  failover: { enabled: boolean; recoveryDeadlineS: number };
+  drills: {
+    probeRatePerS: number;
+    holdS: number;
+    scenarios?: string[];
+    allowHostFaults: boolean;
+    thresholds: {
+      dpMaxOutageMs: number;
+      cpMaxOutageMs: number;
+      etcdCpWriteRecoveryMs: number;
+      etcdDpMaxFailures: number;
+      recoveryDeadlineS: number;
+    };
+  };
+  /** Secret references by logical name; activities resolve them on the worker. */
+  secrets: Partial<Record<SecretName, SecretRef>>;
+}
+
+export const hostsWithRole = (spec: Pick<ClusterSpec, 'hosts'>, role: Role): HostSpec[] =>
+  spec.hosts.filter((h) => h.roles.includes(role));
+
+export const etcdMembers = (spec: Pick<ClusterSpec, 'hosts'>): HostSpec[] => hostsWithRole(spec, 'etcd');
+export const controlPlaneHosts = (spec: Pick<ClusterSpec, 'hosts'>): HostSpec[] => hostsWithRole(spec, 'control_plane');
+export const dataPlaneHosts = (spec: Pick<ClusterSpec, 'hosts'>): HostSpec[] => hostsWithRole(spec, 'data_plane');
+export const loadBalancerHosts = (spec: Pick<ClusterSpec, 'hosts'>): HostSpec[] => hostsWithRole(spec, 'load_balancer');
+
+export function hostByName(spec: Pick<ClusterSpec, 'hosts'>, name: string): HostSpec {
+  const host = spec.hosts.find((h) => h.name === name);
+  if (!host) throw new Error(`no host named ${name} in the inventory`);
+  return host;
+}
+
+/** etcd URL scheme for clients and peers. */
+export const etcdScheme = (spec: Pick<ClusterSpec, 'etcd'>): 'http' | 'https' => (spec.etcd.tls.enabled ? 'https' : 'http');
+
+/** "addr:port" for each member, in inventory order (the runbook's endpoint list). */
+export const etcdClientEndpoints = (spec: Pick<ClusterSpec, 'hosts' | 'etcd'>): string[] =>
+  etcdMembers(spec).map((h) => `${h.address}:${spec.etcd.clientPort}`);
+
+/** Split a list into batches of at most `size`, preserving order. */
+export function batches<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}

@@ -1,0 +1,282 @@
+// etcd members and the quorum check.
+//
+// Safety rules (field notes): no code path deletes or empties an etcd data dir; a member whose
+// configuration changed is recreated one at a time, with ETCD_INITIAL_CLUSTER_STATE=existing and its
+// own data dir, only while the rest of the cluster has quorum; a re-run leaves a converged member alone.
+import { readFile } from 'node:fs/promises';
+import * as docker from '../commands/docker';
+import * as etcd from '../commands/etcd';
+import * as files from '../commands/files';
+import type { FileSpec } from '../commands/types';
+import type { SshTarget } from '../inventory/model';
+import type { EtcdMemberStep, QuorumCheckInput, TlsFiles } from '../plan/inputs';
+import type { HostExecutor } from '../remote/executor';
+import { PermanentError, pollUntil, type StepContext } from './context';
+import { ensureImage, type ImageResult } from './images';
+import { configHash, inspectContainer, staysUp } from './containers';
+
+export { canonicalJson, configHash, inspectContainer, type ContainerState } from './containers';
+
+export type MemberAction = 'created' | 'started' | 'unchanged' | 'needs-recreate' | 'recreated';
+
+export interface MemberResult {
+  host: string;
+  member: string;
+  action: MemberAction;
+  image: ImageResult;
+  reason?: string;
+}
+
+const memberHash = (step: EtcdMemberStep, imageId: string | undefined) => configHash({ member: etcd.memberConfigForHash(step.member), imageId: imageId ?? step.image.name });
+
+async function tlsFileSpecs(dir: string, tls: TlsFiles, withServer: boolean): Promise<FileSpec[]> {
+  const read = (p: string) => readFile(p, 'utf8');
+  const specs: FileSpec[] = [
+    { path: `${dir}/ca.pem`, content: await read(tls.caFile), mode: 0o644, secrets: 'none', backup: true, describe: 'etcd CA certificate' },
+    { path: `${dir}/client.pem`, content: await read(tls.clientCertFile), mode: 0o644, secrets: 'none', backup: true, describe: 'etcd client certificate' },
+    { path: `${dir}/client-key.pem`, content: await read(tls.clientKeyFile), mode: 0o600, secrets: 'none', backup: true, describe: 'etcd client key' },
+  ];
+  if (withServer && tls.serverCertFile && tls.serverKeyFile) {
+    specs.push(
+      { path: `${dir}/server.pem`, content: await read(tls.serverCertFile), mode: 0o644, secrets: 'none', backup: true, describe: 'etcd member certificate' },
+      { path: `${dir}/server-key.pem`, content: await read(tls.serverKeyFile), mode: 0o600, secrets: 'none', backup: true, describe: 'etcd member key' },
+    );
+  }
+  return specs;
+}
+
+/** Files a member needs besides its data dir: the auth env file and TLS material. */
+async function memberFiles(ctx: StepContext, step: EtcdMemberStep, stamp: string): Promise<void> {
+  const x = ctx.exec;
+  const m = step.member;
+  if (m.auth.enabled)
+    await x.ensureFile({ path: etcd.envFileOnHost(m.dataDir), content: etcd.authEnvFile(), mode: 0o600, secrets: 'raw', backup: true, describe: 'etcd root password (env file, mode 600)' }, stamp);
+  if (m.tls && step.tlsFiles) {
+    const dir = etcd.certsDirOnHost(m.dataDir);
+    if ((await x.run(files.isDir(dir))).code !== 0) await x.run(files.mkdirP(dir, '700'));
+    for (const f of await tlsFileSpecs(dir, step.tlsFiles, true)) await x.ensureFile(f, stamp);
+  }
+}
+
+/**
+ * Bring one member to its desired state without ever touching a running member whose configuration
+ * changed: that one is reported as "needs-recreate" for the workflow's one-at-a-time pass.
+ */
+export async function ensureMember(ctx: StepContext, step: EtcdMemberStep, stamp: string): Promise<MemberResult> {
+  const x = ctx.exec;
+  const m = step.member;
+  const result = (action: MemberAction, image: ImageResult, reason?: string): MemberResult => ({ host: x.host, member: m.member.name, action, image, ...(reason ? { reason } : {}) });
+
+  if ((await x.run(files.isDir(m.dataDir))).code !== 0) await x.run(files.mkdirP(m.dataDir));
+  await memberFiles(ctx, step, stamp);
+  const image = await ensureImage(ctx, step.image);
+  const hash = memberHash(step, image.id);
+  const current = await inspectContainer(x, m.containerName);
+
+  if (!current) {
+    // A data dir that already holds a member (container removed by hand, host restored) rejoins as
+    // "existing"; bootstrapping it again would fail ("member has already been bootstrapped").
+    const bootstrapped = (await x.run(files.isDir(`${m.dataDir}/member`))).code === 0;
+    await x.run(etcd.runMember(m, bootstrapped ? 'existing' : 'new', hash));
+    await staysUp(ctx, m.containerName);
+    return result('created', image, bootstrapped ? 'rejoined with its existing data dir' : undefined);
+  }
+  if (current.labels[docker.LABELS.configHash] !== hash) {
+    const why = current.labels[docker.LABELS.managedBy] ? 'its configuration changed' : 'it was not created by api7-ha (adopting it)';
+    return result('needs-recreate', image, why);
+  }
+  if (!current.running) {
+    await x.run(docker.start(m.containerName));
+    await staysUp(ctx, m.containerName);
+    return result('started', image);
+  }
+  return result('unchanged', image);
+}
+
+/**
+ * Recreate one member with its data dir and ETCD_INITIAL_CLUSTER_STATE=existing. The old container is
+ * renamed, not removed, until the new one is healthy; if it never gets healthy the old one comes back.
+ * Safe to retry: a member already running with the desired hash only has leftovers cleaned up.
+ */
+export async function recreateMember(ctx: StepContext, step: EtcdMemberStep, stamp: string): Promise<MemberResult> {
+  const x = ctx.exec;
+  const m = step.member;
+  const image = await ensureImage(ctx, step.image);
+  const hash = memberHash(step, image.id);
+  const parked = `${m.containerName}-replaced-${stamp}`;
+  const current = await inspectContainer(x, m.containerName);
+
+  if (!current || current.labels[docker.LABELS.configHash] !== hash) {
+    if (current) {
+      const dataMount = current.mounts.find((mt) => mt.destination === '/etcd_data');
+      if (dataMount && dataMount.source !== m.dataDir)
+        throw new PermanentError(
+          `${x.host}: the running etcd container keeps its data in ${dataMount.source}, not ${m.dataDir}; recreating it would start an empty member. Set etcd.data_dir: ${dataMount.source}`,
+        );
+      if (current.running) await x.run(docker.stop(m.containerName));
+      await x.run(docker.rename(m.containerName, parked));
+    }
+    await memberFiles(ctx, step, stamp);
+    await x.run(etcd.runMember(m, 'existing', hash));
+  }
+  if (x.planning) return { host: x.host, member: m.member.name, action: 'recreated', image };
+
+  const own: etcd.EtcdctlTarget = { containerName: m.containerName, endpoints: [`${m.member.address}:${m.clientPort}`], auth: m.auth, tls: m.tls };
+  try {
+    await pollUntil(ctx, `etcd member ${m.member.name} healthy after recreation`, 60_000, 1000, async () => {
+      const res = await x.run(etcd.endpointHealth(own));
+      const healthy = parseHealth(res.stdout).every((h) => h.health) && res.code === 0;
+      return healthy ? { done: true, value: true } : { done: false, reason: res.stderr.trim() || res.stdout.trim() };
+    });
+  } catch (e) {
+    // Put the old member back rather than leave the cluster a member short.
+    const parkedState = await inspectContainer(x, parked);
+    if (parkedState) {
+      await x.run(docker.stop(m.containerName)).catch(() => undefined);
+      await x.run(docker.rename(m.containerName, `${m.containerName}-failed-${stamp}`)).catch(() => undefined);
+      await x.run(docker.rename(parked, m.containerName));
+      await x.run(docker.start(m.containerName));
+    }
+    throw e;
+  }
+  if (await inspectContainer(x, parked)) await x.run(docker.remove(parked));
+  return { host: x.host, member: m.member.name, action: 'recreated', image };
+}
+
+// ---- quorum check -------------------------------------------------------------------------------
+
+/** etcd prints 64-bit IDs as JSON numbers; keep them exact by reading them as strings. */
+export const parseJsonBigInts = <T>(text: string): T => JSON.parse(text.replace(/([:[,]\s*)(\d{16,})(?=\s*[,}\]])/g, '$1"$2"')) as T;
+
+export interface HealthEntry {
+  endpoint: string;
+  health: boolean;
+  error?: string;
+}
+export function parseHealth(text: string): HealthEntry[] {
+  try {
+    return JSON.parse(text.trim() || '[]') as HealthEntry[];
+  } catch {
+    return [];
+  }
+}
+
+interface StatusEntry {
+  Endpoint: string;
+  Status: { header: { member_id: string; raft_term: string | number; revision: string | number }; leader?: string; raftTerm?: string | number; dbSize?: number };
+}
+interface MemberEntry {
+  ID: string;
+  name: string;
+  peerURLs: string[];
+  clientURLs?: string[];
+}
+
+export interface QuorumReport {
+  healthy: boolean;
+  problems: string[];
+  leader?: string;
+  leaderName?: string;
+  term?: string;
+  revision?: string;
+  members: { name: string; id: string; peerUrl: string; healthy: boolean; endpoint?: string; isLeader: boolean }[];
+  checkedVia?: string;
+}
+
+/** Judge the cluster from etcdctl's answers: all healthy, one leader, one term, no alarm, the right members. */
+export function judgeQuorum(input: Pick<QuorumCheckInput, 'expectedMembers'>, raw: { health: string; status: string; alarms: string; members: string }): QuorumReport {
+  const problems: string[] = [];
+  const health = parseHealth(raw.health);
+  let status: StatusEntry[] = [];
+  let members: MemberEntry[] = [];
+  try {
+    status = parseJsonBigInts<StatusEntry[]>(raw.status.trim() || '[]');
+  } catch {
+    problems.push('endpoint status did not answer');
+  }
+  try {
+    members = parseJsonBigInts<{ members?: MemberEntry[] }>(raw.members.trim() || '{}').members ?? [];
+  } catch {
+    problems.push('member list did not answer');
+  }
+  for (const h of health) if (!h.health) problems.push(`${h.endpoint} is unhealthy${h.error ? `: ${h.error}` : ''}`);
+  if (health.length < input.expectedMembers.length) problems.push(`${health.length} of ${input.expectedMembers.length} endpoints answered the health check`);
+
+  // etcd omits "leader" when it is 0 (json omitempty): a member without a leader.
+  const leaders = new Set(status.map((s) => String(s.Status.leader ?? 0)));
+  const terms = new Set(status.map((s) => String(s.Status.raftTerm ?? s.Status.header.raft_term)));
+  if (status.length < input.expectedMembers.length) problems.push(`${status.length} of ${input.expectedMembers.length} members answered endpoint status`);
+  if (leaders.size > 1) problems.push(`members disagree on the leader (${[...leaders].join(', ')})`);
+  if (leaders.has('0')) problems.push('a member has no leader');
+  if (terms.size > 1) problems.push(`members are in different raft terms (${[...terms].join(', ')})`);
+  const alarms = raw.alarms.trim();
+  if (alarms) problems.push(`alarms raised: ${alarms.replace(/\n/g, '; ')}`);
+
+  const expectedNames = input.expectedMembers.map((m) => m.name).sort();
+  const actualNames = members.map((m) => m.name).sort();
+  if (members.length && JSON.stringify(expectedNames) !== JSON.stringify(actualNames))
+    problems.push(`member list is [${actualNames.join(', ')}], the inventory says [${expectedNames.join(', ')}]`);
+  for (const e of input.expectedMembers) {
+    const m = members.find((x) => x.name === e.name);
+    if (m && !m.peerURLs.includes(e.peerUrl)) problems.push(`member ${e.name} advertises ${m.peerURLs.join(', ')}, expected ${e.peerUrl}`);
+  }
+
+  const leader = leaders.size === 1 && !leaders.has('0') ? [...leaders][0] : undefined;
+  const leaderMember = members.find((m) => String(m.ID) === leader);
+  const healthyEndpoints = new Set(health.filter((h) => h.health).map((h) => h.endpoint));
+  return {
+    healthy: problems.length === 0,
+    problems,
+    ...(leader ? { leader } : {}),
+    ...(leaderMember ? { leaderName: leaderMember.name } : {}),
+    ...(terms.size === 1 ? { term: [...terms][0] } : {}),
+    ...(status[0] ? { revision: String(status[0].Status.header.revision) } : {}),
+    members: members.map((m) => {
+      const endpoint = m.clientURLs?.[0];
+      return {
+        name: m.name,
+        id: String(m.ID),
+        peerUrl: m.peerURLs[0] ?? '',
+        healthy: endpoint ? healthyEndpoints.has(endpoint) : false,
+        ...(endpoint ? { endpoint } : {}),
+        isLeader: String(m.ID) === leader,
+      };
+    }),
+  };
+}
+
+/** One round of etcdctl checks, run in the first member container that answers. */
+export async function readQuorum(execFor: (t: SshTarget) => HostExecutor, input: QuorumCheckInput): Promise<QuorumReport> {
+  const errors: string[] = [];
+  for (const via of input.via) {
+    const x = execFor(via.target);
+    const t: etcd.EtcdctlTarget = { ...input.etcdctl, containerName: via.containerName };
+    try {
+      const health = await x.run(etcd.endpointHealth(t));
+      const status = await x.run(etcd.endpointStatus(t));
+      const alarms = await x.run({ ...etcd.alarmList(t), okExit: [0, 1] });
+      const members = await x.run({ ...etcd.memberList(t), okExit: [0, 1] });
+      const report = judgeQuorum(input, { health: health.stdout, status: status.stdout, alarms: alarms.code === 0 ? alarms.stdout : '', members: members.stdout });
+      if (alarms.code !== 0) {
+        report.problems.push('alarm list did not answer');
+        report.healthy = false;
+      }
+      return { ...report, checkedVia: via.target.host };
+    } catch (e) {
+      errors.push((e as Error).message);
+    }
+  }
+  return { healthy: false, problems: [`no member container answered: ${errors.join('; ')}`], members: [] };
+}
+
+export async function waitForQuorum(ctx: Pick<StepContext, 'heartbeat' | 'signal'>, execFor: (t: SshTarget) => HostExecutor, input: QuorumCheckInput): Promise<QuorumReport> {
+  let last: QuorumReport | undefined;
+  try {
+    return await pollUntil(ctx, 'etcd quorum', input.deadlineS * 1000, 1000, async () => {
+      last = await readQuorum(execFor, input);
+      return last.healthy ? { done: true, value: last } : { done: false, reason: last.problems.join('; ') };
+    });
+  } catch (e) {
+    throw new Error(`${(e as Error).message}${last ? ` (members: ${last.members.map((m) => `${m.name}${m.isLeader ? '*' : ''}:${m.healthy ? 'ok' : 'down'}`).join(', ')})` : ''}`);
+  }
+}

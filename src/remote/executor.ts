@@ -1,0 +1,284 @@
+// Runs the command builders' values on one host. Two modes share every code path above them:
+// "apply" runs everything; "plan" runs read-only probes and records what would change (commands,
+// file diffs, uploads), which is how `deploy --plan` reuses the deploy's own logic.
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { shellLine } from '../commands/shell';
+import type { FileSpec, RemoteCommand } from '../commands/types';
+import * as files from '../commands/files';
+import type { SecretName, SecretRef, SshTarget } from '../inventory/model';
+import { maskSecrets, resolveSecret, substituteSecrets } from './secrets';
+import type { ExecResult, SshConnection, SshPool } from './ssh';
+
+/**
+ * apply: run everything. plan: run read-only probes, record changes. simulate: record changes and
+ * answer probes as a fresh host would ("missing"), with no connection at all (offline plans, benchmarks).
+ */
+export type Mode = 'apply' | 'plan' | 'simulate';
+
+export interface PlannedAction {
+  host: string;
+  kind: 'command' | 'file' | 'upload';
+  describe: string;
+  /** The exact shell line (commands) or the target path (files, uploads). */
+  detail: string;
+  /** For files: a unified-style diff with secrets masked. */
+  diff?: string;
+}
+
+export class CommandFailed extends Error {
+  override name = 'CommandFailed';
+  constructor(
+    readonly host: string,
+    readonly describe: string,
+    readonly code: number,
+    readonly stderrTail: string,
+  ) {
+    super(`${host}: ${describe} failed (exit ${code})${stderrTail ? `: ${stderrTail}` : ''}`);
+  }
+}
+
+const tail = (s: string, lines = 12, chars = 1500) => {
+  const t = s.trim().split('\n').slice(-lines).join('\n');
+  return t.length > chars ? `…${t.slice(-chars)}` : t;
+};
+
+export interface RunOptions {
+  signal?: AbortSignal;
+  onOutput?: (chunk: string) => void;
+}
+
+export class HostExecutor {
+  readonly planned: PlannedAction[] = [];
+  private readonly secretValues = new Set<string>();
+
+  constructor(
+    readonly target: SshTarget,
+    private readonly pool: SshPool,
+    readonly mode: Mode,
+    private readonly secrets: Partial<Record<SecretName, SecretRef>> = {},
+  ) {}
+
+  get host(): string {
+    return this.target.host;
+  }
+
+  /** Whether changes are recorded instead of made. */
+  get planning(): boolean {
+    return this.mode !== 'apply';
+  }
+
+  private conn(): Promise<SshConnection> {
+    return this.pool.get(this.target);
+  }
+
+  /** Mask every secret value this executor has resolved, in text bound for errors and logs. */
+  private mask(text: string): string {
+    let out = text;
+    for (const v of this.secretValues) if (v.length >= 4) out = out.split(v).join('***');
+    return out;
+  }
+
+  private async wrap(cmd: RemoteCommand): Promise<{ line: string; stdin?: string }> {
+    let stdin = cmd.stdin !== undefined ? await substituteSecrets(cmd.stdin, this.secrets, 'raw') : undefined;
+    if (stdin !== undefined && stdin !== cmd.stdin) this.rememberSecretsIn(cmd.stdin ?? '', stdin);
+    let line = shellLine(cmd.argv);
+    if (cmd.sudo && this.target.sudo) {
+      if (this.target.sudoPassword) {
+        const pw = await resolveSecret(this.target.sudoPassword);
+        this.secretValues.add(pw);
+        // -S reads the password from stdin's first line; -p '' keeps the prompt out of stderr.
+        line = `sudo -S -p '' -- ${line}`;
+        stdin = `${pw}\n${stdin ?? ''}`;
+      } else {
+        line = `sudo -n -- ${line}`;
+      }
+    }
+    return stdin === undefined ? { line } : { line, stdin };
+  }
+
+  private rememberSecretsIn(template: string, resolved: string) {
+    // Record the substituted values so they can be masked in any output of this command.
+    const parts = template.split(/__SECRET_[a-z_]+__/);
+    let rest = resolved;
+    for (let i = 0; i < parts.length; i++) {
+      const p = parts[i] ?? '';
+      if (!rest.startsWith(p)) return;
+      rest = rest.slice(p.length);
+      const next = parts[i + 1];
+      if (next === undefined) return;
+      const end = next === '' ? rest.length : rest.indexOf(next);
+      if (end < 0) return;
+      this.secretValues.add(rest.slice(0, end));
+      rest = rest.slice(end);
+    }
+  }
+
+  /** The shell line a command becomes on this host (for plans): sudo included, secrets not resolved. */
+  lineFor(cmd: RemoteCommand): string {
+    const line = shellLine(cmd.argv);
+    return cmd.sudo && this.target.sudo ? `sudo -- ${line}` : line;
+  }
+
+  /**
+   * Run a command. In plan mode a mutating command is recorded and reported as succeeded with empty
+   * output; read-only probes run in both modes. A non-ok exit code throws CommandFailed.
+   */
+  async run(cmd: RemoteCommand, opts: RunOptions = {}): Promise<ExecResult> {
+    if (cmd.mutates && this.planning) {
+      this.planned.push({ host: this.host, kind: 'command', describe: cmd.describe, detail: this.lineFor(cmd) });
+      return { code: 0, stdout: '', stderr: '', durationMs: 0 };
+    }
+    if (this.mode === 'simulate') {
+      // A fresh host: every "is it there?" probe answers with its accepted "missing" code.
+      return { code: cmd.okExit?.find((c) => c !== 0) ?? 0, stdout: '', stderr: '', durationMs: 0 };
+    }
+    const { line, stdin } = await this.wrap(cmd);
+    const conn = await this.conn();
+    const res = await conn.exec(line, {
+      ...(stdin !== undefined ? { stdin } : {}),
+      timeoutMs: cmd.timeoutMs ?? 120_000,
+      ...(opts.signal ? { signal: opts.signal } : {}),
+      ...(opts.onOutput ? { onOutput: opts.onOutput } : {}),
+    });
+    const ok = cmd.okExit ?? [0];
+    if (!ok.includes(res.code)) throw new CommandFailed(this.host, cmd.describe, res.code, this.mask(tail(res.stderr || res.stdout)));
+    // Output is returned as is: callers parse it (and compare file contents with it). Only what
+    // leaves as an error message is masked; reconcile functions return facts, never raw output.
+    return res;
+  }
+
+  /** Run and return trimmed stdout, or undefined when the exit code was an accepted non-zero. */
+  async output(cmd: RemoteCommand, opts: RunOptions = {}): Promise<string | undefined> {
+    const res = await this.run(cmd, opts);
+    return res.code === 0 ? res.stdout.trim() : undefined;
+  }
+
+  /**
+   * Make a file hold exactly `spec.content` (secrets substituted). Unchanged: nothing happens.
+   * Changed: the old file is kept as <path>.bak-<stamp> (mode preserved), the new one is written
+   * to a temporary name and moved into place, so a reader never sees half a file.
+   */
+  async ensureFile(spec: FileSpec, stamp: string): Promise<{ changed: boolean; backup?: string }> {
+    if (this.mode === 'simulate') {
+      this.planned.push({ host: this.host, kind: 'file', describe: spec.describe, detail: spec.path, diff: lineDiff(undefined, spec.content) });
+      return { changed: true };
+    }
+    const desired = spec.secrets === 'none' ? spec.content : await substituteSecrets(spec.content, this.secrets, spec.secrets);
+    if (desired !== spec.content) this.rememberSecretsIn(spec.content, desired);
+    const current = await this.output(files.read(spec.path));
+    if (current !== undefined && current === desired.trim()) return { changed: false };
+    const backup = current !== undefined && spec.backup ? `${spec.path}.bak-${stamp}` : undefined;
+    if (this.planning) {
+      const masked = current === undefined ? undefined : await maskSecrets(current, this.secrets);
+      this.planned.push({ host: this.host, kind: 'file', describe: spec.describe, detail: spec.path, diff: lineDiff(masked, spec.content) });
+      return { changed: true, ...(backup ? { backup } : {}) };
+    }
+    if (backup) await this.run(files.copyPreserving(spec.path, backup));
+    await this.writeAtomically(spec.path, desired, spec.mode);
+    return { changed: true, ...(backup ? { backup } : {}) };
+  }
+
+  private async writeAtomically(path: string, content: string, mode: number): Promise<void> {
+    const conn = await this.conn();
+    const sftp = await conn.sftp();
+    const dir = path.slice(0, path.lastIndexOf('/')) || '/';
+    const name = path.slice(path.lastIndexOf('/') + 1);
+    // Root writes next to the target (atomic rename); sudo users stage in /tmp and move with sudo.
+    const staging = this.target.sudo ? `/tmp/.api7-ha-${process.pid}-${Date.now()}-${name}` : `${dir}/.${name}.api7-ha-tmp`;
+    await new Promise<void>((resolve, reject) => sftp.writeFile(staging, content, { mode }, (err) => (err ? reject(err) : resolve())));
+    await this.run({ ...files.chmod(mode.toString(8).padStart(3, '0'), staging), describe: `set the mode of ${path}` });
+    await this.run({ ...files.move(staging, path), describe: `write ${path}` });
+  }
+
+  /**
+   * Upload a local file unless the host already has it with the same sha256. Resumes a partial
+   * upload (<remote>.part) from where it stopped, reporting progress so an activity can heartbeat it.
+   */
+  async upload(
+    localPath: string,
+    remotePath: string,
+    sha256: string,
+    opts: { onProgress?: (sent: number, total: number) => void; signal?: AbortSignal } = {},
+  ): Promise<{ uploaded: boolean; bytes: number; resumedFrom: number }> {
+    const total = this.mode === 'simulate' ? 0 : (await stat(localPath)).size;
+    const existing = await this.output(files.sha256(remotePath));
+    if (existing?.split(/\s+/)[0] === sha256) return { uploaded: false, bytes: 0, resumedFrom: 0 };
+    if (this.planning) {
+      this.planned.push({ host: this.host, kind: 'upload', describe: `upload ${localPath} (${total} bytes, sha256 ${sha256.slice(0, 12)}…)`, detail: remotePath });
+      return { uploaded: true, bytes: total, resumedFrom: 0 };
+    }
+    const part = this.target.sudo ? `/tmp/.api7-ha-upload-${remotePath.replace(/[^A-Za-z0-9._-]/g, '_')}.part` : `${remotePath}.part`;
+    const sizeOut = await this.output(files.size(part));
+    let offset = sizeOut !== undefined ? Number(sizeOut) : 0;
+    if (!Number.isFinite(offset) || offset > total) offset = 0;
+    const conn = await this.conn();
+    const sftp = await conn.sftp();
+    await new Promise<void>((resolve, reject) => {
+      const src = createReadStream(localPath, { start: offset });
+      const dst = sftp.createWriteStream(part, { flags: offset > 0 ? 'r+' : 'w', start: offset, mode: 0o644 });
+      let sent = offset;
+      let lastReport = 0;
+      const onAbort = () => {
+        src.destroy();
+        dst.destroy();
+        reject(opts.signal?.reason instanceof Error ? opts.signal.reason : new Error('cancelled'));
+      };
+      opts.signal?.addEventListener('abort', onAbort, { once: true });
+      src.on('data', (chunk) => {
+        sent += chunk.length;
+        const now = Date.now();
+        if (now - lastReport > 500) {
+          lastReport = now;
+          opts.onProgress?.(sent, total);
+        }
+      });
+      src.on('error', reject);
+      dst.on('error', reject);
+      dst.on('close', () => {
+        opts.signal?.removeEventListener('abort', onAbort);
+        opts.onProgress?.(sent, total);
+        resolve();
+      });
+      src.pipe(dst);
+    });
+    const got = (await this.output(files.sha256(part)))?.split(/\s+/)[0];
+    if (got !== sha256) {
+      // A corrupt partial file must not be resumed again: start over next time.
+      await this.run({ ...files.move(part, `${part}.corrupt`), describe: `set aside a corrupt partial upload of ${remotePath}` });
+      throw new Error(`${this.host}: upload of ${remotePath} arrived with sha256 ${got ?? 'unknown'}, expected ${sha256}`);
+    }
+    await this.run({ ...files.move(part, remotePath), describe: `move the upload into place at ${remotePath}` });
+    return { uploaded: true, bytes: total - offset, resumedFrom: offset };
+  }
+}
+
+/** A small line diff (LCS) for plans: "-" lines removed, "+" lines added, two lines of context. */
+export function lineDiff(before: string | undefined, after: string): string {
+  const b = before === undefined ? [] : before.replace(/\n$/, '').split('\n');
+  const a = after.replace(/\n$/, '').split('\n');
+  if (before === undefined) return a.map((l) => `+ ${l}`).join('\n');
+  const n = b.length;
+  const m = a.length;
+  const lcs: number[][] = Array.from({ length: n + 1 }, () => new Array<number>(m + 1).fill(0));
+  for (let i = n - 1; i >= 0; i--) for (let j = m - 1; j >= 0; j--) lcs[i]![j] = b[i] === a[j] ? lcs[i + 1]![j + 1]! + 1 : Math.max(lcs[i + 1]![j]!, lcs[i]![j + 1]!);
+  const out: { t: ' ' | '-' | '+'; l: string }[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < n || j < m) {
+    if (i < n && j < m && b[i] === a[j]) {
+      out.push({ t: ' ', l: b[i]! });
+      i++;
+      j++;
+    } else if (j < m && (i >= n || lcs[i]![j + 1]! > lcs[i + 1]![j]!)) out.push({ t: '+', l: a[j++]! });
+    else out.push({ t: '-', l: b[i++]! });
+  }
+  const keep = out.map((o, k) => o.t !== ' ' || out.slice(Math.max(0, k - 2), k + 3).some((x) => x.t !== ' '));
+  const lines: string[] = [];
+  out.forEach((o, k) => {
+    if (keep[k]) lines.push(`${o.t} ${o.l}`);
+    else if (k === 0 ? keep.includes(true) : keep[k - 1]) lines.push('  …');
+  });
+  return lines.join('\n');
+}
+

@@ -1,0 +1,336 @@
+// deployCluster: the vendor's HA runbook as one durable workflow. Each step below is a paragraph of
+// the runbook; each host's part of a step is an activity that checks before it changes, so a re-run
+// or a resume after a crash redoes nothing that is already done.
+import { ApplicationFailure, executeChild, proxyActivities, setHandler, upsertMemo, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import type { DeployActivities } from '../activities/deploy';
+import {
+  batches,
+  controlPlaneHosts,
+  dataPlaneHosts,
+  etcdMembers,
+  loadBalancerHosts,
+  type ClusterSpec,
+  type HostSpec,
+} from '../inventory/model';
+import {
+  apiTarget,
+  artifactPaths,
+  componentStep,
+  endpointsOf,
+  etcdMemberInput,
+  imageDelivery,
+  loadBalancerInput,
+  packageStep,
+  preflightInput,
+  quorumCheckInput,
+  tlsFiles,
+  type Component,
+  type ComponentStep,
+  type EtcdMemberStep,
+  type PackageInfo,
+} from '../plan/inputs';
+import type { ComposeVariant } from '../commands/compose';
+import type { MemberResult } from '../reconcile/etcd';
+import type { PreflightReport, Problem } from '../reconcile/preflight';
+import { clockProblemsOf, preflightTable } from './preflight-table';
+import { quick, transfer, waits, withSummary } from './profiles';
+import { Progress, progressQuery } from './progress';
+import { searchAttributes } from './search-attributes';
+import { failoverVerification, failoverInput } from './failover-verification';
+import { rolloutDataPlaneBatch, rolloutHost } from './rollout';
+import type { ComponentRollout, DeployInput, DeployResult, HostRollout } from './types';
+
+const act = proxyActivities<DeployActivities>(quick);
+
+/** Gateways per child workflow: bounds each history (~15 events a gateway) far below 50K at any scale. */
+export const MAX_BATCH = 50;
+
+const STEPS: [string, string][] = [
+  ['packages', 'Check the packages (sha256, image IDs)'],
+  ['preflight', 'Preflight: SSH, Docker, compose, kernel, ports, firewall, clocks'],
+  ['etcd-bootstrap', 'etcd: data dir, image, docker run on every member'],
+  ['quorum-check', 'etcd: health, status, alarms, member list'],
+  ['control-plane', 'Control plane: API7-Dashboard on each node'],
+  ['data-plane', 'Data plane: API7-Gateway on each node'],
+  ['load-balancers', 'Load balancers in front of the control and data planes'],
+  ['verification', 'Verification: a route written through the CP is served through the DP'],
+  ['failover-verification', 'Failover: stop a gateway, a dashboard, an etcd member'],
+];
+
+/** Backup suffix for files this run replaces: the run's start time, the same on every retry. */
+function backupStamp(): string {
+  return workflowInfo().startTime.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+}
+
+export async function deployCluster(input: DeployInput): Promise<DeployResult> {
+  const { spec, product } = input;
+  const progress = new Progress('deploy', spec.cluster.name, STEPS);
+  setHandler(progressQuery, () => progress.state);
+  upsertSearchAttributes([
+    { key: searchAttributes.cluster, value: spec.cluster.name },
+    { key: searchAttributes.kind, value: 'deploy' },
+  ]);
+  const stamp = backupStamp();
+  const durations: Record<string, number> = {};
+  const timed = async <T>(name: string, fn: () => Promise<T>, summary?: (r: T) => string): Promise<T> => {
+    const t0 = Date.now();
+    try {
+      return await progress.run(name, fn, summary);
+    } finally {
+      durations[name] = Date.now() - t0;
+    }
+  };
+
+  try {
+    // 1. The packages the operator received from the vendor: checksums recorded in this run.
+    const artifacts = await timed('packages', () =>
+      act.inspectArtifacts.executeWithOptions(withSummary(transfer, 'worker: sha256 and image IDs of the packages'), [artifactPaths(spec)]),
+    (a) => `${a.controlPlane.fileName}, ${a.dataPlane.fileName}`);
+
+    // 2. Preflight, all hosts at once; every problem on every host is reported together.
+    const reports = await timed('preflight', () => preflight(progress, input), (r) => `${r.length} hosts checked`);
+    const compose = new Map(reports.map((r) => [r.host, r.facts.compose ?? 'plugin'] as const));
+
+    // 3. etcd: the runbook's `docker run` on every member in parallel (first boot needs them all).
+    const etcdImage = imageDelivery(spec, spec.packages.etcdImage, artifacts.etcdImage);
+    const memberSteps = etcdMembers(spec).map((h): EtcdMemberStep => {
+      const tls = tlsFiles(spec, true);
+      return { target: h.ssh, secrets: spec.secrets, member: etcdMemberInput(spec, h), image: etcdImage, ...(tls ? { tlsFiles: tls } : {}) };
+    });
+    const members = await timed('etcd-bootstrap', () => etcdBootstrap(progress, memberSteps, stamp), (m) => summarizeMembers(m));
+
+    // 4. Quorum: health, status (one leader, one term), alarms, member list == inventory.
+    const quorum = await timed('quorum-check', () =>
+      act.checkQuorum.executeWithOptions(withSummary(waits, 'etcd: quorum check'), [quorumCheckInput(spec)]),
+    (q) => `leader ${q.leaderName ?? q.leader}, term ${q.term}, ${q.members.length} members healthy`);
+
+    // 5. Control plane: upload, tar -zxvf, docker load, conf.yaml, docker compose up api7-dashboard -d.
+    const cpSteps = controlPlaneHosts(spec).map((h) => hostSteps(spec, h, 'control_plane', artifacts.controlPlane, compose.get(h.name) ?? 'plugin', stamp));
+    const controlPlane = await timed('control-plane', () => controlPlaneRollout(progress, cpSteps), (r) => rolloutSummary(r));
+
+    // The probe route (Host + path -> upstream) so each gateway can prove itself healthy.
+    const probe = probeSettings(spec);
+    const firstDashboard = `http://${cpSteps[0]!.comp.target.address}:${product.controlPlane.port}`;
+    await act.ensureProbeRoute.executeWithOptions(withSummary(waits, `control plane: write the probe route ${probe.routeId}`), [apiTarget(spec, firstDashboard), probe]);
+
+    // 6. Data plane: the same with gateway_conf/config.yaml, in batches with a failure budget.
+    const dpSteps = dataPlaneHosts(spec).map((h) => hostSteps(spec, h, 'data_plane', artifacts.dataPlane, compose.get(h.name) ?? 'plugin', stamp));
+    const dataPlane = await timed('data-plane', () => dataPlaneRollout(progress, spec, dpSteps), (r) => rolloutSummary(r));
+
+    // 7. Load balancers in front of the dashboards and the gateways.
+    const endpoints = endpointsOf(spec);
+    const haproxyImage = spec.packages.haproxyImage ? imageDelivery(spec, spec.packages.haproxyImage, artifacts.haproxyImage) : undefined;
+    const loadBalancers = await timed('load-balancers', async () => {
+      const results =
+        spec.loadBalancer.mode === 'managed' && haproxyImage
+          ? await Promise.all(
+              loadBalancerHosts(spec).map((h) =>
+                progress.host('load-balancers', h.name, () =>
+                  act.ensureLoadBalancer.executeWithOptions(withSummary(transfer, `${h.name}: HAProxy for the control and data planes`), [
+                    loadBalancerInput(spec, h, haproxyImage, product, stamp),
+                  ]),
+                (r) => r.action),
+              ),
+            )
+          : [];
+      await act.checkLoadBalancers.executeWithOptions(withSummary(waits, 'load balancers: both frontends answer'), [
+        endpoints,
+        { cpHealthPath: product.controlPlane.health.path, probe: { host: probe.host, path: probe.path, expectStatus: probe.expectStatus } },
+        120,
+      ]);
+      return results;
+    }, (r) => (r.length ? r.map((x) => `${x.host}: ${x.action}`).join(', ') : `external: ${endpoints.controlPlane}, ${endpoints.dataPlane}`));
+
+    // 8. Verification: a fresh route through the CP load balancer, served through the DP load balancer.
+    const verification = await timed('verification', () =>
+      act.verifyPropagation.executeWithOptions(withSummary(waits, 'verification: CP LB -> etcd -> gateways -> DP LB -> upstream'), [
+        apiTarget(spec, endpoints.controlPlane),
+        endpoints,
+        probe,
+        workflowInfo().runId.slice(0, 8),
+        spec.verification.deadlineS,
+      ]),
+    (v) => `served ${v.propagationMs} ms after the write`);
+
+    const changed =
+      members.some((m) => m.action !== 'unchanged') ||
+      [...controlPlane.hosts, ...dataPlane.hosts].some((h) => h.uploaded || (h.imagesLoaded ?? 0) > 0 || h.configChanged || (h.action && h.action !== 'unchanged')) ||
+      loadBalancers.some((l) => l.action !== 'unchanged' || l.configChanged);
+
+    // 9. Failover verification: the runbook's three checks, in a child workflow (its own history and UI page).
+    const runFailover = input.options.failover === 'always' || (input.options.failover === 'auto' && changed);
+    const failover = runFailover
+      ? await timed('failover-verification', () =>
+          executeChild(failoverVerification, {
+            workflowId: `${workflowInfo().workflowId}-failover`,
+            args: [failoverInput(spec, product, endpoints, probe, cpSteps.map((s) => s.comp), dpSteps.map((s) => s.comp))],
+            staticSummary: `Failover checks of ${spec.cluster.name}`,
+          }),
+        (f) => f.checks.map((c) => `${c.name} (${c.victim}): ${c.passed ? 'ok' : 'FAILED'}`).join(', '))
+      : (progress.skip('failover-verification', input.options.failover === 'never' ? 'disabled (--failover never)' : 'nothing changed since the last verified deploy'), undefined);
+    if (failover && !failover.passed)
+      throw ApplicationFailure.nonRetryable(`failover verification failed: ${failover.checks.filter((c) => !c.passed).map((c) => `${c.name}: ${c.detail}`).join('; ')}`, 'FailoverFailed');
+
+    const result: DeployResult = {
+      cluster: spec.cluster.name,
+      product: spec.product,
+      endpoints,
+      packages: {
+        controlPlane: { fileName: artifacts.controlPlane.fileName, sha256: artifacts.controlPlane.sha256 },
+        dataPlane: { fileName: artifacts.dataPlane.fileName, sha256: artifacts.dataPlane.sha256 },
+        ...(artifacts.etcdImage ? { etcdImage: artifacts.etcdImage } : {}),
+        ...(artifacts.haproxyImage ? { haproxyImage: artifacts.haproxyImage } : {}),
+      },
+      preflight: { problems: reports.flatMap((r) => r.problems), hosts: reports.map((r) => ({ host: r.host, facts: r.facts })) },
+      etcd: { members, quorum },
+      controlPlane,
+      dataPlane,
+      loadBalancers,
+      verification,
+      ...(failover ? { failover } : {}),
+      changed,
+      durationsMs: durations,
+    };
+    upsertMemo({ endpoints, changed });
+    progress.finish('done');
+    return result;
+  } catch (e) {
+    progress.finish('failed', e);
+    throw e;
+  }
+}
+
+// ---- steps --------------------------------------------------------------------------------------
+
+async function preflight(progress: Progress, input: DeployInput): Promise<PreflightReport[]> {
+  const { spec, product } = input;
+  const reports = await Promise.all(
+    spec.hosts.map((h) =>
+      progress.host('preflight', h.name, () =>
+        act.preflightHost.executeWithOptions(withSummary(quick, `${h.name}: preflight`), [preflightInput(spec, h, product, input.options.fixFirewall)]),
+      (r) => `${r.problems.filter((p) => p.severity === 'block').length} blocking, ${r.problems.filter((p) => p.severity === 'warn').length} warnings`),
+    ),
+  );
+  const problems: Problem[] = [...reports.flatMap((r) => r.problems), ...clockProblemsOf(reports)];
+  if (problems.some((p) => p.severity === 'block'))
+    throw ApplicationFailure.nonRetryable(`preflight found problems that block the deploy:\n${preflightTable(problems)}`, 'PreflightFailed', problems);
+  return reports.map((r) => ({ ...r, problems: r.problems.filter((p) => p.severity !== 'info') }));
+}
+
+async function etcdBootstrap(progress: Progress, steps: EtcdMemberStep[], stamp: string): Promise<MemberResult[]> {
+  const first = await Promise.all(
+    steps.map((s) =>
+      progress.host('etcd-bootstrap', s.target.host, () =>
+        act.ensureEtcdMember.executeWithOptions(withSummary(transfer, `${s.target.host}: etcd member ${s.member.member.name}`), [s, stamp]),
+      (r) => r.action),
+    ),
+  );
+  // Members whose configuration changed: one at a time, each rejoining with its data dir, each
+  // followed by a quorum check before the next (etcd runtime reconfiguration: one member at a time).
+  const results = [...first];
+  for (const [i, r] of first.entries()) {
+    if (r.action !== 'needs-recreate') continue;
+    const s = steps[i]!;
+    progress.hostNote('etcd-bootstrap', s.target.host, `recreating (${r.reason})`);
+    results[i] = await act.recreateEtcdMember.executeWithOptions(withSummary(waits, `${s.target.host}: recreate etcd member ${s.member.member.name} (existing cluster)`), [s, stamp]);
+    progress.hostNote('etcd-bootstrap', s.target.host, 'recreated');
+  }
+  return results;
+}
+
+interface HostSteps {
+  pkg: ReturnType<typeof packageStep>;
+  comp: ComponentStep;
+}
+
+function hostSteps(spec: ClusterSpec, h: HostSpec, component: Component, pkg: PackageInfo, compose: ComposeVariant, stamp: string): HostSteps {
+  return { pkg: packageStep(spec, h, component, pkg), comp: componentStep(spec, h, component, pkg, compose, stamp) };
+}
+
+/** First install: every dashboard at once. A running control plane: one host at a time. */
+async function controlPlaneRollout(progress: Progress, steps: HostSteps[]): Promise<ComponentRollout> {
+  const running = await Promise.all(steps.map((s) => act.componentRunning.executeWithOptions(withSummary(quick, `${s.comp.target.host}: is the dashboard running?`), [s.comp])));
+  const rolling = running.some(Boolean);
+  const hosts: HostRollout[] = [];
+  if (rolling) {
+    for (const s of steps) hosts.push(await progress.host('control-plane', s.comp.target.host, () => rolloutHost(s.pkg, s.comp), describeHost));
+  } else {
+    hosts.push(...(await Promise.all(steps.map((s) => progress.host('control-plane', s.comp.target.host, () => rolloutHost(s.pkg, s.comp), describeHost)))));
+  }
+  return { mode: rolling ? 'rolling' : 'parallel', hosts, failures: 0 };
+}
+
+/**
+ * First install: all gateways at once (in child workflows of at most MAX_BATCH hosts). A running data
+ * plane: batches of data_plane.batch_size, one after another, stopping once failures exceed the budget.
+ */
+async function dataPlaneRollout(progress: Progress, spec: ClusterSpec, steps: HostSteps[]): Promise<ComponentRollout> {
+  const running = await Promise.all(steps.map((s) => act.componentRunning.executeWithOptions(withSummary(quick, `${s.comp.target.host}: is the gateway running?`), [s.comp])));
+  const rolling = running.some(Boolean);
+  const budget = spec.dataPlane.failureBudget;
+  const size = rolling ? Math.min(spec.dataPlane.batchSize, MAX_BATCH) : MAX_BATCH;
+  const groups = batches(steps, size);
+  const parentId = workflowInfo().workflowId;
+  const runBatch = (group: HostSteps[], i: number) => {
+    for (const s of group) progress.hostNote('data-plane', s.comp.target.host, `batch ${i + 1}/${groups.length}`);
+    return executeChild(rolloutDataPlaneBatch, {
+      workflowId: `${parentId}-dp-batch-${i + 1}`,
+      args: [{ batch: i + 1, of: groups.length, hosts: group }],
+      staticSummary: `Data plane batch ${i + 1}/${groups.length}: ${group.map((s) => s.comp.target.host).join(', ')}`,
+    });
+  };
+  const hosts: HostRollout[] = [];
+  const record = (rs: HostRollout[]) => {
+    for (const r of rs) {
+      hosts.push(r);
+      const h = progress.step('data-plane').hosts[r.host] ?? { status: 'pending' as const };
+      h.status = r.ok ? 'done' : 'failed';
+      h.detail = r.ok ? describeHost(r) : r.error;
+      progress.step('data-plane').hosts[r.host] = h;
+    }
+  };
+  if (!rolling) {
+    (await Promise.all(groups.map(runBatch))).forEach(record);
+  } else {
+    for (const [i, g] of groups.entries()) {
+      record(await runBatch(g, i));
+      if (hosts.filter((h) => !h.ok).length > budget) break;
+    }
+  }
+  const failures = hosts.filter((h) => !h.ok);
+  if (failures.length > budget)
+    throw ApplicationFailure.nonRetryable(
+      `${failures.length} gateway(s) failed, above the failure budget of ${budget}: ${failures.map((f) => `${f.host}: ${f.error}`).join('; ')}` +
+        (hosts.length < steps.length ? ` (stopped before ${steps.length - hosts.length} more)` : ''),
+      'FailureBudgetExceeded',
+    );
+  return { mode: rolling ? 'rolling' : 'parallel', hosts, failures: failures.length };
+}
+
+// ---- helpers ------------------------------------------------------------------------------------
+
+function probeSettings(spec: ClusterSpec) {
+  return {
+    host: spec.verification.host,
+    path: spec.verification.path,
+    expectStatus: spec.verification.expectStatus,
+    upstream: spec.verification.upstream ?? '',
+    routeId: spec.verification.routeId,
+  };
+}
+
+function summarizeMembers(m: MemberResult[]): string {
+  const counts = new Map<string, number>();
+  for (const r of m) counts.set(r.action, (counts.get(r.action) ?? 0) + 1);
+  return [...counts].map(([a, n]) => `${n} ${a}`).join(', ');
+}
+
+function describeHost(r: HostRollout): string {
+  if (!r.ok) return r.error ?? 'failed';
+  const parts = [r.uploaded ? 'uploaded' : 'package present', r.imagesLoaded ? `${r.imagesLoaded} image(s) loaded` : 'images present', r.configChanged ? 'config changed' : 'config unchanged', r.action ?? ''];
+  return parts.filter(Boolean).join(', ');
+}
+
+function rolloutSummary(r: ComponentRollout): string {
+  return `${r.mode}: ${r.hosts.filter((h) => h.ok).length}/${r.hosts.length} healthy${r.failures ? `, ${r.failures} failed` : ''}`;
+}

@@ -1,0 +1,4 @@
+// Every workflow the worker registers (the bundle's entry point).
+export { deployCluster } from './deploy-cluster';
+export { rolloutDataPlaneBatch } from './rollout';
+export { failoverVerification } from './failover-verification';

@@ -1,0 +1,71 @@
+// Workflow inputs and results: what the CLI sends and prints. Only references to secrets, never values.
+import type { ClusterSpec } from '../inventory/model';
+import type { ProductFacts } from '../products/types';
+import type { Endpoints, PackageInfo } from '../plan/inputs';
+import type { Problem, PreflightReport } from '../reconcile/preflight';
+import type { MemberResult, QuorumReport } from '../reconcile/etcd';
+import type { PropagationResult } from '../reconcile/verify';
+import type { LoadBalancerResult } from '../reconcile/loadbalancer';
+import type { ImageFacts } from '../artifacts/inspect';
+
+export const TASK_QUEUE = 'api7-ha';
+
+export type FailoverPolicy = 'auto' | 'always' | 'never';
+
+export interface DeployInput {
+  spec: ClusterSpec;
+  product: ProductFacts;
+  options: {
+    fixFirewall: boolean;
+    /** auto: run the runbook's three failover checks when the deploy changed anything. */
+    failover: FailoverPolicy;
+  };
+}
+
+export interface HostRollout {
+  host: string;
+  ok: boolean;
+  uploaded?: boolean;
+  imagesLoaded?: number;
+  configChanged?: boolean;
+  action?: 'unchanged' | 'started' | 'recreated';
+  error?: string;
+  ms?: number;
+}
+
+export interface ComponentRollout {
+  mode: 'parallel' | 'rolling';
+  hosts: HostRollout[];
+  failures: number;
+}
+
+export interface FailoverCheck {
+  name: 'gateway' | 'dashboard' | 'etcd';
+  victim: string;
+  passed: boolean;
+  detail: string;
+  restored: boolean;
+  recoveryMs?: number;
+}
+
+export interface FailoverResult {
+  passed: boolean;
+  checks: FailoverCheck[];
+}
+
+export interface DeployResult {
+  cluster: string;
+  product: string;
+  endpoints: Endpoints;
+  packages: { controlPlane: Pick<PackageInfo, 'fileName' | 'sha256'>; dataPlane: Pick<PackageInfo, 'fileName' | 'sha256'>; etcdImage?: ImageFacts; haproxyImage?: ImageFacts };
+  preflight: { problems: Problem[]; hosts: Pick<PreflightReport, 'host' | 'facts'>[] };
+  etcd: { members: MemberResult[]; quorum: QuorumReport };
+  controlPlane: ComponentRollout;
+  dataPlane: ComponentRollout;
+  loadBalancers: LoadBalancerResult[];
+  verification: PropagationResult;
+  failover?: FailoverResult;
+  /** Whether this run changed anything on any host. */
+  changed: boolean;
+  durationsMs: Record<string, number>;
+}

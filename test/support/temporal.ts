@@ -1,0 +1,23 @@
+// A real Temporal server for tests: the one the suite started (TEMPORAL_ADDRESS, see scripts/test.sh),
+// or, when a file runs alone, a dev server of our own from the installed CLI on free ports.
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker, type WorkerOptions } from '@temporalio/worker';
+import { workflowSource } from '../../src/worker';
+import { searchAttributes } from '../../src/workflows/search-attributes';
+import { temporalBin } from './paths';
+
+export async function testEnv(): Promise<TestWorkflowEnvironment> {
+  const address = process.env['TEMPORAL_ADDRESS'];
+  if (address) return TestWorkflowEnvironment.createFromExistingServer({ address });
+  return TestWorkflowEnvironment.createLocal({
+    server: { executable: { type: 'existing-path', path: temporalBin() }, searchAttributes: Object.values(searchAttributes), extraArgs: ['--log-level', 'error'] },
+  });
+}
+
+/** A worker running the real workflows (the prebuilt bundle when current) with the given activities. */
+export async function testWorker(env: TestWorkflowEnvironment, opts: Omit<WorkerOptions, 'connection' | 'workflowsPath' | 'workflowBundle'>): Promise<Worker> {
+  return Worker.create({ connection: env.nativeConnection, namespace: env.namespace ?? 'default', ...workflowSource(), ...opts });
+}
+
+let counter = 0;
+export const uniqueQueue = (name: string) => `${name}-${process.pid}-${Date.now()}-${counter++}`;
