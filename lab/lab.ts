@@ -648,6 +648,12 @@ export class Lab {
     } catch {
       /* no shadow file: nothing to unlock */
     }
+    // Each host's engine listens on its own socket (DOCKER_HOST, set by its sshd), not the default
+    // /var/run/docker.sock that a real server's `sudo docker` uses; sudo resets the environment, so
+    // keep DOCKER_HOST through it, or the runbook's `sudo docker run` finds no engine.
+    const sudoers = path.join(etc, 'sudoers.d');
+    fs.mkdirSync(sudoers, { recursive: true, mode: 0o750 });
+    fs.writeFileSync(path.join(sudoers, 'api7-ha-lab'), 'Defaults env_keep += "DOCKER_HOST"\n', { mode: 0o440 });
     // root's shell start-up files as on a fresh Debian server (/etc/skel), not the machine's: bash run
     // by sshd reads ~/.bashrc even for `ssh host cmd`, and a developer's rc (pyenv init, ...) would add
     // ~200 ms to every remote command and make the lab slower than any real host.

@@ -26,7 +26,7 @@ if ! node_ok; then
 fi
 
 # --- Debian packages ---------------------------------------------------------------------------
-want=(docker.io docker-compose openssh-server etcd-server etcd-client busybox-static iproute2 haproxy procps psmisc ca-certificates openssl)
+want=(docker.io docker-compose openssh-server etcd-server etcd-client busybox-static iproute2 haproxy sudo curl procps psmisc ca-certificates openssl)
 [ "${API7HA_WITH_CHROMIUM:-1}" = 1 ] && want+=(chromium)
 command -v go >/dev/null 2>&1 || want+=(golang-go)
 missing=()

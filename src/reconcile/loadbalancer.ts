@@ -29,7 +29,7 @@ export async function ensureLoadBalancer(ctx: StepContext, step: LoadBalancerSte
   const changed = live === undefined || live !== cfg.content.trim();
   if (!x.planning && (changed || cand.changed)) {
     const check = await x.run({
-      argv: ['docker', 'run', '--rm', '--network=none', '-v', `${step.installDir}:${haproxy.CONFIG_IN_CONTAINER}:ro`, '--entrypoint', 'haproxy', image.id ?? step.image.name, '-c', '-f', `${haproxy.CONFIG_IN_CONTAINER}/haproxy.cfg.candidate`],
+      argv: ['docker', 'run', '--rm', '--network=none', '--label', `${docker.LABELS.role}=config-check`, '-v', `${step.installDir}:${haproxy.CONFIG_IN_CONTAINER}:ro`, '--entrypoint', 'haproxy', image.id ?? step.image.name, '-c', '-f', `${haproxy.CONFIG_IN_CONTAINER}/haproxy.cfg.candidate`],
       mutates: false,
       sudo: true,
       describe: 'validate the HAProxy configuration',
