@@ -67,6 +67,9 @@ export function renderInventory(i: InventoryInput): string {
     '  host: test.com',
     '  path: /get',
     `  upstream: ${i.upstream.address}:80`,
+    // The lab can power hosts off and cut them off the network: host-loss and etcd-partition drills.
+    'drills:',
+    '  host_faults: lab',
     'lab:',
     `  upstream_host: ${scalar(i.upstream.name)}`,
     '',

@@ -3,7 +3,8 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { deployActivities } from './activities/deploy';
-import { failoverActivities } from './activities/failover';
+import { drillActivities } from './activities/drill';
+import { Client, Connection } from '@temporalio/client';
 import { connectionOptions, type TemporalSettings } from './client';
 import { SshPool } from './remote/ssh';
 
@@ -27,12 +28,15 @@ export function workflowSource(): { workflowBundle: { codePath: string } } | { w
 export async function createWorker(s: TemporalSettings, opts: { pool?: SshPool; identity?: string } = {}) {
   const pool = opts.pool ?? new SshPool();
   const connection = await NativeConnection.connect(connectionOptions(s));
+  // Drill probes ask their workflow when to stop, and lock refusals name the holder: a client, made once.
+  let client: Promise<Client> | undefined;
+  const getClient = () => (client ??= Connection.connect(connectionOptions(s)).then((c) => new Client({ connection: c, namespace: s.namespace })));
   const worker = await Worker.create({
     connection,
     namespace: s.namespace,
     taskQueue: s.taskQueue,
     ...workflowSource(),
-    activities: { ...deployActivities({ pool }), ...failoverActivities({ pool }) },
+    activities: { ...deployActivities({ pool }), ...drillActivities({ pool, client: getClient }) },
     // Give running activities time to notice cancellation and stop cleanly on SIGTERM.
     shutdownGraceTime: '10s',
     ...(opts.identity ? { identity: opts.identity } : {}),

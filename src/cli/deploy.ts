@@ -10,6 +10,7 @@ import { searchAttributes } from '../workflows/search-attributes';
 import type { DeployInput, DeployResult, FailoverPolicy } from '../workflows/types';
 import { InputError, RunError, print, readInventory, settingsFrom, workflowIdFor } from './common';
 import { follow } from './follow';
+import { refuseIfBusy } from './drill';
 import { renderDeployResult } from './render';
 import { messageOf } from '../workflows/progress';
 
@@ -47,6 +48,7 @@ export async function deployCommand(flags: DeployFlags): Promise<number> {
 
   const settings = settingsFrom(flags);
   const client = await createClient(settings);
+  await refuseIfBusy(client, spec.cluster.name);
   const input: DeployInput = { spec, product, options: { fixFirewall: flags.fixFirewall ?? false, failover } };
   const workflowId = workflowIdFor('deploy', spec.cluster.name);
   let handle;

@@ -8,6 +8,11 @@ import { deployCommand } from './deploy';
 import { cancelCommand, statusCommand, watchCommand } from './runs';
 import { validateCommand } from './validate';
 import { workerCommand } from './worker';
+import { drillCommand } from './drill';
+import { drillsCommand } from './drills';
+import { replayCommand } from './replay';
+import { reportCommand } from './report';
+import { scheduleCommand } from './schedule';
 
 export function buildProgram(run: (p: Promise<number> | number) => void): Command {
   const program = new Command('api7-ha')
@@ -38,6 +43,39 @@ export function buildProgram(run: (p: Promise<number> | number) => void): Comman
   withTemporalFlags(
     program.command('cancel').description('cancel a run; it restores anything a check had stopped before it ends').argument('<id>', 'workflow ID').option('--json', 'print JSON').option('--timeout <s>', 'seconds to wait', '600'),
   ).action((id: string, opts: Record<string, unknown>) => run(cancelCommand(id, opts)));
+  withTemporalFlags(
+    program
+      .command('drill')
+      .description('run an HA drill: steady state, probes, fault, rollback, recovery, measured (default: dp-node-loss, cp-node-loss, etcd-member-loss, gateway-restart-during-etcd-degradation)')
+      .requiredOption('-i, --inventory <path>', 'inventory YAML')
+      .option('--scenarios <list>', 'comma-separated: dp-node-loss, cp-node-loss, etcd-member-loss, etcd-leader-loss, gateway-restart-during-etcd-degradation, host-loss, etcd-partition')
+      .option('--victim <host>', 'the host to take (default: rotate across runs)')
+      .option('--wait', 'follow the drill and print the summary (exit 1 unless every scenario passed)')
+      .option('--json', 'print the journal as JSON'),
+  ).action((opts: Record<string, unknown>) => run(drillCommand(opts)));
+  withTemporalFlags(program.command('report').description('render a drill\'s journal as one self-contained HTML file').argument('<id>', 'drill (or deploy) workflow ID').option('-o, --output <file>', 'where to write it')).action(
+    (id: string, opts: Record<string, unknown>) => run(reportCommand(id, opts)),
+  );
+  withTemporalFlags(program.command('drills').description('past drills of a cluster with verdicts and key figures').requiredOption('-c, --cluster <name>', 'cluster name').option('--limit <n>', 'how many', '20').option('--json', 'print JSON')).action(
+    (opts: Record<string, unknown>) => run(drillsCommand(opts)),
+  );
+  withTemporalFlags(
+    program
+      .command('schedule')
+      .description('nightly drills: create -i INV --cron EXPR [--timezone TZ] [--jitter D] | list | describe | pause | unpause | trigger | delete <drill-CLUSTER>')
+      .argument('<action>', 'create, list, describe, pause, unpause, trigger or delete')
+      .argument('[id]', 'schedule ID (drill-<cluster>) or cluster name')
+      .option('-i, --inventory <path>', 'inventory YAML (create)')
+      .option('--cron <expr>', "five cron fields, e.g. '0 3 * * *' (create)")
+      .option('--timezone <tz>', 'IANA time zone for the cron (create; default UTC)')
+      .option('--jitter <duration>', 'random delay up to this, e.g. 10m (create)')
+      .option('--catchup <duration>', 'run a missed drill only within this window (create; default 1h)')
+      .option('--scenarios <list>', 'scenarios (create)')
+      .option('--json', 'print JSON'),
+  ).action((action: string, id: string | undefined, opts: Record<string, unknown>) => run(scheduleCommand(action, id, opts)));
+  withTemporalFlags(program.command('replay').description('replay a run against the current workflow code: is it deterministic?').argument('[id]', 'workflow ID').option('--file <history.json>', 'a history exported with temporal workflow show --output json').option('--json', 'print JSON')).action(
+    (id: string | undefined, opts: Record<string, unknown>) => run(replayCommand(id, opts)),
+  );
   withTemporalFlags(program.command('worker').description('run a worker (activities + workflows) until interrupted')).action((opts: Record<string, unknown>) => run(workerCommand(opts)));
   program
     .command('validate')

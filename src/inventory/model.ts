@@ -105,7 +105,8 @@ export interface ClusterSpec {
     probeRatePerS: number;
     holdS: number;
     scenarios?: string[];
-    allowHostFaults: boolean;
+    /** How host-loss and etcd-partition faults are made; absent: those scenarios are refused. */
+    hostFaultDriver?: { type: 'lab'; labDir: string };
     thresholds: {
       dpMaxOutageMs: number;
       cpMaxOutageMs: number;

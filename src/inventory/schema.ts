@@ -195,8 +195,10 @@ const drillsSchema = z
     probe_rate_per_s: z.number().min(1).max(200).default(20),
     hold_s: z.number().min(1).max(600).default(6),
     scenarios: z.array(z.string()).optional(),
-    /** Faults that cut whole hosts (host-loss, etcd-partition) are only run when allowed. */
-    allow_host_faults: z.boolean().default(false),
+    /** Faults that take whole hosts (host-loss, etcd-partition) need a driver that can power a host
+     *  off and on or cut its network: "lab" (api7-ha's lab, written by `lab up`); none on a real estate
+     *  unless one is configured. */
+    host_faults: z.enum(['none', 'lab'], { message: 'must be "none" or "lab"' }).default('none'),
     thresholds: drillThresholdsSchema.default({
       dp_max_outage_ms: 2000,
       cp_max_outage_ms: 5000,

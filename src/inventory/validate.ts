@@ -268,7 +268,7 @@ export function validateAndNormalize(inv: Inventory, ctx: NormalizeContext): Val
       probeRatePerS: inv.drills.probe_rate_per_s,
       holdS: inv.drills.hold_s,
       ...(inv.drills.scenarios ? { scenarios: inv.drills.scenarios } : {}),
-      allowHostFaults: inv.drills.allow_host_faults,
+      ...(inv.drills.host_faults === 'lab' ? { hostFaultDriver: { type: 'lab' as const, labDir: ctx.resolvePath('.') } } : {}),
       thresholds: {
         dpMaxOutageMs: inv.drills.thresholds.dp_max_outage_ms,
         cpMaxOutageMs: inv.drills.thresholds.cp_max_outage_ms,

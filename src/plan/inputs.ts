@@ -101,7 +101,8 @@ export interface ComponentStep extends HostStep {
   component: Component;
   /** Extracted package folder on the host. */
   packageDir: string;
-  compose: ComposeVariant;
+  /** From preflight; "auto" asks the host (drills, which run without a preflight). */
+  compose: ComposeVariant | 'auto';
   etcdEndpoints: string[];
   etcdScheme: 'http' | 'https';
   etcdAuthUser?: string;
@@ -194,7 +195,7 @@ export function componentStep(
   host: HostSpec,
   component: Component,
   pkg: PackageInfo,
-  compose: ComposeVariant,
+  compose: ComposeVariant | 'auto',
   stamp: string,
 ): ComponentStep {
   const installDir = component === 'control_plane' ? spec.controlPlane.installDir : spec.dataPlane.installDir;

@@ -11,6 +11,7 @@ import type { ComponentStep, PackageStep } from '../plan/inputs';
 import { PermanentError, pollUntil, type StepContext } from './context';
 import { http, looksLikeUpstream } from './http';
 import { loadAndVerify } from './images';
+import type { HostExecutor } from '../remote/executor';
 import { inspectContainer } from './containers';
 
 export const packagesDir = (installDir: string) => `${installDir}/packages`;
@@ -128,6 +129,27 @@ export async function configureComponent(ctx: StepContext, step: ComponentStep):
   return { host: x.host, changed: changed || r.changed, ...(r.backup ? { backup: r.backup } : {}) };
 }
 
+/**
+ * The compose the host has: preflight found it during a deploy; drills ("auto") ask the host, once
+ * per executor, the v2 plugin first.
+ */
+const detected = new WeakMap<HostExecutor, Promise<compose.ComposeVariant>>();
+export function variantOf(x: HostExecutor, step: Pick<ComponentStep, 'compose'>): Promise<compose.ComposeVariant> {
+  if (step.compose !== 'auto') return Promise.resolve(step.compose);
+  let v = detected.get(x);
+  if (!v) {
+    v = (async () => {
+      const plugin = await x.run(compose.detectPlugin());
+      if (plugin.code === 0 && /\d/.test(plugin.stdout)) return 'plugin';
+      const standalone = await x.run(compose.detectStandalone());
+      if (standalone.code === 0 && /\d/.test(standalone.stdout)) return 'standalone';
+      throw new PermanentError(`${x.host}: neither docker compose nor docker-compose is installed`);
+    })();
+    detected.set(x, v);
+  }
+  return v;
+}
+
 export const composeProject = (step: Pick<ComponentStep, 'packageDir'>) => compose.projectAt(step.packageDir);
 export const serviceOf = (step: Pick<ComponentStep, 'product' | 'component'>) => {
   const p = productProfile(step.product);
@@ -142,7 +164,7 @@ export interface ServiceState {
 
 export async function serviceState(ctx: StepContext, step: ComponentStep): Promise<ServiceState> {
   const x = ctx.exec;
-  const ids = (await x.output(compose.ps(step.compose, composeProject(step), serviceOf(step)))) ?? '';
+  const ids = (await x.output(compose.ps(await variantOf(x, step), composeProject(step), serviceOf(step)))) ?? '';
   const id = ids.split('\n').map((s) => s.trim()).filter(Boolean)[0];
   if (!id) return { running: false };
   const c = await inspectContainer(x, id);
@@ -172,7 +194,7 @@ export async function startComponent(ctx: StepContext, step: ComponentStep, conf
   }
   if (before.running && !stale) return { host: x.host, action: 'unchanged', ...(before.containerId ? { containerId: before.containerId } : {}) };
   const recreate = before.containerId !== undefined && stale;
-  await x.run(compose.up(step.compose, composeProject(step), serviceOf(step), recreate));
+  await x.run(compose.up(await variantOf(x, step), composeProject(step), serviceOf(step), recreate));
   const after = x.planning ? before : await serviceState(ctx, step);
   return { host: x.host, action: recreate ? 'recreated' : 'started', ...(after.containerId ? { containerId: after.containerId } : {}) };
 }
@@ -230,6 +252,6 @@ async function crashLoopCheck(ctx: StepContext, id: string): Promise<void> {
 /** The runbook's failover check: `docker compose down` in the package folder. */
 export async function stopComponent(ctx: StepContext, step: ComponentStep): Promise<{ host: string; wasRunning: boolean }> {
   const before = await serviceState(ctx, step);
-  await ctx.exec.run(compose.down(step.compose, composeProject(step)));
+  await ctx.exec.run(compose.down(await variantOf(ctx.exec, step), composeProject(step)));
   return { host: ctx.exec.host, wasRunning: before.running };
 }

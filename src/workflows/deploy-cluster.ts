@@ -1,7 +1,7 @@
 // deployCluster: the vendor's HA runbook as one durable workflow. Each step below is a paragraph of
 // the runbook; each host's part of a step is an activity that checks before it changes, so a re-run
 // or a resume after a crash redoes nothing that is already done.
-import { ApplicationFailure, executeChild, proxyActivities, setHandler, upsertMemo, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, executeChild, proxyActivities, setHandler, upsertMemo, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { DeployActivities } from '../activities/deploy';
 import {
   batches,
@@ -36,9 +36,12 @@ import { clockProblemsOf, preflightTable } from './preflight-table';
 import { quick, transfer, waits, withSummary } from './profiles';
 import { Progress, progressQuery } from './progress';
 import { searchAttributes } from './search-attributes';
-import { failoverVerification, failoverInput } from './failover-verification';
+import { failoverVerification } from './failover-verification';
+import { acquireClusterLock, releaseClusterLock } from './cluster-lock';
+import { RUNBOOK_SCENARIOS } from '../drills/scenarios';
+import type { DrillJournal } from '../drills/journal';
 import { rolloutDataPlaneBatch, rolloutHost } from './rollout';
-import type { ComponentRollout, DeployInput, DeployResult, HostRollout } from './types';
+import type { ComponentRollout, DeployInput, DeployResult, FailoverResult, HostRollout } from './types';
 
 const act = proxyActivities<DeployActivities>(quick);
 
@@ -71,6 +74,7 @@ export async function deployCluster(input: DeployInput): Promise<DeployResult> {
     { key: searchAttributes.kind, value: 'deploy' },
   ]);
   const stamp = backupStamp();
+  let lock: Awaited<ReturnType<typeof acquireClusterLock>> | undefined;
   const durations: Record<string, number> = {};
   const timed = async <T>(name: string, fn: () => Promise<T>, summary?: (r: T) => string): Promise<T> => {
     const t0 = Date.now();
@@ -82,6 +86,9 @@ export async function deployCluster(input: DeployInput): Promise<DeployResult> {
   };
 
   try {
+    // One deploy or drill at a time per cluster (the ID deploy-<cluster> already stops a second deploy).
+    lock = await acquireClusterLock(spec.cluster.name, 'deploy');
+
     // 1. The packages the operator received from the vendor: checksums recorded in this run.
     const artifacts = await timed('packages', () =>
       act.inspectArtifacts.executeWithOptions(withSummary(transfer, 'worker: sha256 and image IDs of the packages'), [artifactPaths(spec)]),
@@ -159,14 +166,18 @@ export async function deployCluster(input: DeployInput): Promise<DeployResult> {
 
     // 9. Failover verification: the runbook's three checks, in a child workflow (its own history and UI page).
     const runFailover = input.options.failover === 'always' || (input.options.failover === 'auto' && changed);
+    const failoverId = `${workflowInfo().workflowId}-failover`;
     const failover = runFailover
-      ? await timed('failover-verification', () =>
-          executeChild(failoverVerification, {
-            workflowId: `${workflowInfo().workflowId}-failover`,
-            args: [failoverInput(spec, product, endpoints, probe, cpSteps.map((s) => s.comp), dpSteps.map((s) => s.comp))],
-            staticSummary: `Failover checks of ${spec.cluster.name}`,
-          }),
-        (f) => f.checks.map((c) => `${c.name} (${c.victim}): ${c.passed ? 'ok' : 'FAILED'}`).join(', '))
+      ? failoverResult(
+          failoverId,
+          await timed('failover-verification', () =>
+            executeChild(failoverVerification, {
+              workflowId: failoverId,
+              args: [{ spec, product, scenarios: RUNBOOK_SCENARIOS, kind: 'deploy-failover', lock: false, timing: { baselineS: 1, holdS: Math.min(3, spec.drills.holdS), afterS: 1 } }],
+              staticSummary: `Failover checks of ${spec.cluster.name}: stop a gateway, a dashboard, an etcd member`,
+            }),
+          (f) => f.scenarios.map((s) => `${s.id} (${s.victim?.host ?? '-'}): ${s.status}`).join(', ')),
+        )
       : (progress.skip('failover-verification', input.options.failover === 'never' ? 'disabled (--failover never)' : 'nothing changed since the last verified deploy'), undefined);
     if (failover && !failover.passed)
       throw ApplicationFailure.nonRetryable(`failover verification failed: ${failover.checks.filter((c) => !c.passed).map((c) => `${c.name}: ${c.detail}`).join('; ')}`, 'FailoverFailed');
@@ -197,7 +208,32 @@ export async function deployCluster(input: DeployInput): Promise<DeployResult> {
   } catch (e) {
     progress.finish('failed', e);
     throw e;
+  } finally {
+    const held = lock;
+    if (held) await CancellationScope.nonCancellable(() => releaseClusterLock(held));
   }
+}
+
+/** The runbook's checks as the deploy reports them; the child's journal has the full measurements. */
+function failoverResult(workflowId: string, j: DrillJournal): FailoverResult {
+  return {
+    passed: j.verdict === 'passed',
+    score: j.score,
+    workflowId,
+    checks: j.scenarios.map((s) => ({
+      name: s.id,
+      ...(s.victim ? { victim: s.victim.host } : {}),
+      passed: s.status === 'passed' || s.status === 'refused',
+      detail:
+        s.status === 'refused'
+          ? `skipped: ${s.error ?? ''}`
+          : s.error ?? s.hypotheses.map((h) => `${h.ok ? 'ok' : 'FAILED'}: ${h.text} (${h.observed})`).join('; '),
+      restored: s.actions.some((a) => a.kind === 'rollback' && a.ok) || s.status === 'refused',
+      ...(s.metrics.probes.dp ? { dpOutageMs: s.metrics.probes.dp.longestOutageMs } : {}),
+      ...(s.metrics.probes.cp ? { cpOutageMs: s.metrics.probes.cp.longestOutageMs } : {}),
+      ...(s.metrics.recoverMs !== undefined ? { recoveryMs: s.metrics.recoverMs } : {}),
+    })),
+  };
 }
 
 // ---- steps --------------------------------------------------------------------------------------

@@ -1,140 +1,219 @@
-// The runbook's "verify the whole HA" section: stop one gateway, one dashboard, one etcd member; each
-// time the service behind the load balancer must keep working (for etcd: reads and writes through the
-// control plane). Each fault is restored right after its check, in a non-cancellable scope.
-import { proxyActivities, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
+// failoverVerification: the runbook's "verify the whole HA" section grown into a drill engine.
+// Per scenario (Chaos Toolkit style): steady-state hypothesis, probes started, fault injected, actions
+// while it holds, rollback (always, non-cancellable), recovery, steady state again; the run returns a
+// journal. The deploy runs the runbook's three scenarios as its last step; `api7-ha drill` and the
+// nightly schedule run any set of them.
+import { ApplicationFailure, CancellationScope, isCancellation, proxyActivities, setHandler, sleep, upsertMemo, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { DeployActivities } from '../activities/deploy';
-import type { EtcdMemberRef, FailoverActivities } from '../activities/failover';
-import { controlPlaneHosts, dataPlaneHosts, etcdMembers, type ClusterSpec } from '../inventory/model';
-import { apiTarget, quorumCheckInput, type ApiTarget, type ComponentStep, type Endpoints, type QuorumCheckInput } from '../plan/inputs';
+import type { DrillActivities, DrillControl } from '../activities/drill';
+import { dataPlaneHosts, etcdMembers, hostByName, type ClusterSpec } from '../inventory/model';
+import { artifactPaths, apiTarget, endpointsOf, type ComponentStep } from '../plan/inputs';
 import type { ProductFacts } from '../products/types';
-import type { ProbeSettings } from '../reconcile/verify';
+import type { DrillJournal, JournalAction, ScenarioId, ScenarioJournal, Verdict } from '../drills/journal';
+import { memoOf } from '../drills/journal';
+import { judgeHypotheses, resilienceScore, scenarioMetrics } from '../drills/metrics';
+import { chooseVictim, componentOf, faultTarget, gatewayUrl, probePlan, probeSettings, recoveryInput, steadyStateInput, victimOf, type DrillContext } from '../drills/plan';
+import { SCENARIOS, type Scenario } from '../drills/scenarios';
+import type { SteadyState } from '../drills/faults';
+import { acquireClusterLock, releaseClusterLock } from './cluster-lock';
 import { Compensations } from './compensations';
-import { quick, restores, waits, withSummary } from './profiles';
+import { quick, restores, transfer, waits, withSummary } from './profiles';
 import { Progress, messageOf, progressQuery } from './progress';
 import { searchAttributes } from './search-attributes';
-import type { FailoverCheck, FailoverResult } from './types';
+import { defineQuery } from '@temporalio/workflow';
 
 const deploy = proxyActivities<DeployActivities>(quick);
-const fault = proxyActivities<FailoverActivities>(quick);
+const drill = proxyActivities<DrillActivities>(quick);
 
-export interface FailoverInput {
-  cluster: string;
-  endpoints: Endpoints;
-  api: ApiTarget;
-  probe: ProbeSettings;
-  gateway?: ComponentStep;
-  dashboard?: ComponentStep;
-  etcd: { member: EtcdMemberRef; quorum: QuorumCheckInput };
+/** Probes are not retried (a retry would lose the samples); they heartbeat and stop on request. */
+const probing = { startToCloseTimeout: '2 hours', heartbeatTimeout: '15 seconds', retry: { maximumAttempts: 1 } } as const;
+
+export const drillControlQuery = defineQuery<DrillControl>('drillControl');
+
+export interface DrillInput {
+  spec: ClusterSpec;
+  product: ProductFacts;
+  scenarios: ScenarioId[];
+  /** A named victim host, used by every scenario it can be a victim of. */
+  victim?: string;
+  kind: DrillJournal['kind'];
+  /** Take the cluster lock (a drill on its own); the deploy's check runs under the deploy's lock. */
+  lock: boolean;
+  timing?: { baselineS: number; holdS: number; afterS: number };
 }
 
-/** Victims as in the runbook: the first gateway, the first dashboard (when there are two), the first etcd member. */
-export function failoverInput(spec: ClusterSpec, _product: ProductFacts, endpoints: Endpoints, probe: ProbeSettings, cp: ComponentStep[], dp: ComponentStep[]): FailoverInput {
-  const member = etcdMembers(spec)[0]!;
-  const gateway = dp.find((s) => s.target.host === dataPlaneHosts(spec)[0]?.name);
-  const dashboard = controlPlaneHosts(spec).length > 1 ? cp.find((s) => s.target.host === controlPlaneHosts(spec)[0]?.name) : undefined;
-  return {
-    cluster: spec.cluster.name,
-    endpoints,
-    api: apiTarget(spec, endpoints.controlPlane),
-    probe,
-    ...(gateway ? { gateway } : {}),
-    ...(dashboard ? { dashboard } : {}),
-    etcd: { member: { target: member.ssh, secrets: spec.secrets, containerName: spec.etcd.containerName }, quorum: quorumCheckInput(spec, 120) },
-  };
-}
-
-const STEPS: [string, string][] = [
-  ['gateway', 'Stop one API7-Gateway: the data plane LB keeps serving'],
-  ['dashboard', 'Stop one API7-Dashboard: the control plane LB keeps serving'],
-  ['etcd', 'Stop one etcd member: reads and writes through the control plane'],
-];
-
-export async function failoverVerification(input: FailoverInput): Promise<FailoverResult> {
-  const progress = new Progress('failover', input.cluster, STEPS);
+export async function failoverVerification(input: DrillInput): Promise<DrillJournal> {
+  const { spec } = input;
+  const started = Date.now();
+  const control: DrillControl = { stopProbes: [] };
+  const progress = new Progress(input.kind === 'drill' ? 'drill' : 'failover', spec.cluster.name, input.scenarios.map((id) => [id, SCENARIOS[id].title]));
   setHandler(progressQuery, () => progress.state);
+  setHandler(drillControlQuery, () => control);
   upsertSearchAttributes([
-    { key: searchAttributes.cluster, value: input.cluster },
-    { key: searchAttributes.kind, value: 'failover' },
+    { key: searchAttributes.cluster, value: spec.cluster.name },
+    { key: searchAttributes.kind, value: input.kind === 'drill' ? 'drill' : 'failover' },
   ]);
-  const checks: FailoverCheck[] = [];
-  const dpProbe = { host: input.probe.host, path: input.probe.path, expectStatus: input.probe.expectStatus };
-
-  const check = async (name: FailoverCheck['name'], victim: string, inject: () => Promise<void>, restore: () => Promise<void>, verify: () => Promise<string>) => {
-    const saga = new Compensations();
-    let restoredAt = 0;
-    let result: FailoverCheck;
-    try {
-      const detail = await progress.run(name, () =>
-        saga.withFault(name, inject, async () => {
-          const t0 = Date.now();
-          await restore();
-          restoredAt = Date.now() - t0;
-        }, verify),
-      (d) => d);
-      result = { name, victim, passed: true, detail, restored: saga.failures.length === 0, recoveryMs: restoredAt };
-    } catch (e) {
-      result = { name, victim, passed: false, detail: messageOf(e), restored: saga.failures.length === 0 };
-    }
-    if (saga.failures.length) result = { ...result, passed: false, detail: `${result.detail}; RESTORE FAILED: ${saga.failures.map((f) => f.error).join('; ')}` };
-    checks.push(result);
-    return result;
+  const timing = input.timing ?? { baselineS: 2, holdS: spec.drills.holdS, afterS: 2 };
+  const scenarios: ScenarioJournal[] = [];
+  const journal = (verdict: Verdict, summary: string): DrillJournal => ({
+    workflowId: workflowInfo().workflowId,
+    runId: workflowInfo().runId,
+    cluster: spec.cluster.name,
+    product: spec.product,
+    kind: input.kind,
+    startedAt: started,
+    endedAt: Date.now(),
+    thresholds: spec.drills.thresholds,
+    probeRatePerS: spec.drills.probeRatePerS,
+    scenarios,
+    verdict,
+    score: resilienceScore(scenarios),
+    summary,
+  });
+  const finish = (j: DrillJournal) => {
+    upsertMemo({ drill: memoOf(j) });
+    upsertSearchAttributes([
+      { key: searchAttributes.verdict, value: j.verdict },
+      { key: searchAttributes.score, value: j.score },
+    ]);
+    progress.finish(j.verdict === 'passed' ? 'done' : 'failed', j.verdict === 'passed' ? undefined : j.summary);
+    return j;
   };
 
-  // 1. `docker compose down` on one gateway; the data plane load balancer keeps answering the probe.
-  if (input.gateway) {
-    const g = input.gateway;
-    await check(
-      'gateway',
-      g.target.host,
-      async () => void (await deploy.stopComponent.executeWithOptions(withSummary(quick, `${g.target.host}: docker compose down (gateway)`), [g])),
-      () => restoreComponent(g),
-      async () => {
-        const r = await fault.checkDataPlaneServes.executeWithOptions(withSummary(quick, 'data plane LB: 20 probe requests'), [input.endpoints.dataPlane, dpProbe, 20, 100]);
-        if (r.failures > 0) throw new Error(`${r.failures} of ${r.requests} requests failed (${JSON.stringify(r.statuses)})`);
-        return `${r.requests}/${r.requests} requests served with ${g.target.host} down`;
-      },
-    );
-  } else progress.skip('gateway', 'no gateway in the inventory');
+  let lock: Awaited<ReturnType<typeof acquireClusterLock>> | undefined;
+  try {
+    if (input.lock) lock = await acquireClusterLock(spec.cluster.name, 'drill');
+    const artifacts = await deploy.inspectArtifacts.executeWithOptions(withSummary(transfer, 'worker: the packages (installed package folders)'), [artifactPaths(spec)]);
+    const d: DrillContext = { spec, product: input.product, packages: { controlPlane: artifacts.controlPlane, dataPlane: artifacts.dataPlane }, stamp: workflowInfo().startTime.toISOString() };
+    const rotation = input.kind === 'drill' && !input.victim ? await drill.pastDrillCount.executeWithOptions(withSummary(quick, 'rotation: drills so far'), [spec.cluster.name]) : 0;
 
-  // 2. `docker compose down` on one dashboard; the control plane load balancer keeps reading and writing.
-  if (input.dashboard) {
-    const d = input.dashboard;
-    await check(
-      'dashboard',
-      d.target.host,
-      async () => void (await deploy.stopComponent.executeWithOptions(withSummary(quick, `${d.target.host}: docker compose down (dashboard)`), [d])),
-      () => restoreComponent(d),
-      async () => {
-        const r = await fault.checkControlPlaneReadWrite.executeWithOptions(withSummary(waits, 'control plane LB: read and write a route'), [input.api, input.probe, { write: true, deadlineS: 15 }]);
-        return `read and write through the control plane LB ${r.ms} ms after the stop`;
-      },
-    );
-  } else progress.skip('dashboard', 'one control plane host: the runbook makes control plane HA optional');
+    // Steady state first: never inject into an estate that is already degraded.
+    const first = await steadyState(d);
+    if (!first.ok)
+      throw ApplicationFailure.nonRetryable(`refused: the estate is not in its steady state, so no fault was injected: ${first.problems.join('; ')}`, 'SteadyStateViolated', first.problems);
 
-  // 3. `docker stop etcd` on one member; reads and writes through the control plane succeed.
-  const m = input.etcd.member;
-  await check(
-    'etcd',
-    m.target.host,
-    async () => void (await fault.stopEtcdMember.executeWithOptions(withSummary(quick, `${m.target.host}: docker stop ${m.containerName}`), [m])),
-    async () => {
-      await fault.startEtcdMember.executeWithOptions(withSummary(restores, `${m.target.host}: docker start ${m.containerName}`), [m]);
-      await deploy.checkQuorum.executeWithOptions(withSummary(waits, 'etcd: every member back and healthy'), [input.etcd.quorum]);
-    },
-    async () => {
-      const cp = await fault.checkControlPlaneReadWrite.executeWithOptions(withSummary(waits, 'control plane LB: read and write during the etcd fault'), [input.api, input.probe, { write: true, deadlineS: 20 }]);
-      const dp = await fault.checkDataPlaneServes.executeWithOptions(withSummary(quick, 'data plane LB: 10 probe requests during the etcd fault'), [input.endpoints.dataPlane, dpProbe, 10, 100]);
-      if (dp.failures > 0) throw new Error(`the data plane failed ${dp.failures} of ${dp.requests} requests with one etcd member down`);
-      return `control plane read+write in ${cp.ms} ms; data plane ${dp.requests}/${dp.requests} with ${m.target.host}'s etcd down`;
-    },
-  );
+    let steady: SteadyState | undefined = first;
+    for (const id of input.scenarios) {
+      const s = SCENARIOS[id];
+      const j = await progress.run(id, () => runScenario(d, s, steady, rotation), (r) => `${r.status}${r.victim ? ` (${r.victim.host})` : ''}`);
+      scenarios.push(j);
+      steady = undefined;
+      if (j.status === 'refused' && j.error?.startsWith('steady state')) break;
+    }
+    const failed = scenarios.filter((s) => s.status !== 'passed' && s.status !== 'refused');
+    const verdict: Verdict = failed.length === 0 && scenarios.some((s) => s.status === 'passed') ? 'passed' : 'failed';
+    const summary = scenarios.map((s) => `${s.id}: ${s.status}${s.victim ? ` (${s.victim.host})` : ''}`).join(', ');
+    return finish(journal(verdict, summary));
+  } catch (e) {
+    const verdict: Verdict = isCancellation(e) ? 'cancelled' : e instanceof ApplicationFailure && e.type === 'SteadyStateViolated' ? 'refused' : 'failed';
+    finish(journal(verdict, messageOf(e)));
+    throw e;
+  } finally {
+    const held = lock;
+    if (held) await CancellationScope.nonCancellable(() => releaseClusterLock(held));
+  }
 
-  const passed = checks.every((c) => c.passed);
-  progress.finish(passed ? 'done' : 'failed');
-  return { passed, checks };
+  async function steadyState(d: DrillContext): Promise<SteadyState> {
+    return drill.steadyState.executeWithOptions(withSummary(quick, 'steady state: etcd, gateways, dashboards, load balancers'), [steadyStateInput(d), spec.secrets]);
+  }
 
-  async function restoreComponent(step: ComponentStep): Promise<void> {
-    await deploy.startComponent.executeWithOptions(withSummary(restores, `${step.target.host}: docker compose up (restore)`), [step, false]);
-    await deploy.waitComponentHealthy.executeWithOptions(withSummary(restores, `${step.target.host}: healthy again`), [step]);
+  async function runScenario(d: DrillContext, s: Scenario, known: SteadyState | undefined, rotation: number): Promise<ScenarioJournal> {
+    const actions: JournalAction[] = [];
+    const j: ScenarioJournal = { id: s.id, title: s.title, status: 'passed', actions, probes: [], metrics: { probes: {} }, hypotheses: [] };
+    const refuse = (why: string) => ({ ...j, status: 'refused' as const, error: why });
+
+    if (s.hostFault && !spec.drills.hostFaultDriver) return refuse('needs a host fault driver (drills.host_faults); none is configured for this estate');
+    const before = known ?? (await steadyState(d));
+    actions.push({ kind: 'steady-state', name: 'steady state before', startedAt: before.checkedAt, endedAt: before.checkedAt, ok: before.ok, detail: before.ok ? 'every component healthy' : before.problems.join('; ') });
+    if (!before.ok) return refuse(`steady state violated: ${before.problems.join('; ')}`);
+
+    const pick = chooseVictim(s, spec, before.quorum, rotation + input.scenarios.indexOf(s.id), input.victim);
+    if (!pick.host) return refuse(pick.why);
+    const victim = pick.host;
+    j.victim = victimOf(s, victim);
+
+    // Never take etcd below quorum: the victim may be the only member down.
+    const losesEtcd = s.fault === 'etcd-stop' || ((s.fault === 'power-off' || s.fault === 'disconnect') && victim.roles.includes('etcd'));
+    const healthy = before.quorum.members.filter((m) => m.healthy).length;
+    const quorum = Math.floor(etcdMembers(spec).length / 2) + 1;
+    if (losesEtcd && healthy - 1 < quorum) return refuse(`taking ${victim.name} would leave ${healthy - 1} of ${etcdMembers(spec).length} etcd members, below quorum (${quorum})`);
+
+    const maxS = timing.baselineS + timing.holdS + timing.afterS + spec.drills.thresholds.recoveryDeadlineS + 120;
+    const probes = drill.runProbes.executeWithOptions({ ...probing, summary: `${s.id}: probes at ${spec.drills.probeRatePerS}/s` }, [s.id, probePlan(d, s, victim, maxS)]);
+    probes.catch(() => undefined); // awaited below; a cancellation must not surface as unhandled
+    const fault = faultTarget(d, s, victim);
+    const extraRecovery: ComponentStep[] = [];
+    const saga = new Compensations();
+    try {
+      await sleep(timing.baselineS * 1000);
+      await saga.withFault(
+        s.id,
+        async () => {
+          const t = await drill.injectFault.executeWithOptions(withSummary(quick, `${victim.name}: ${s.fault}`), [fault]);
+          actions.push({ kind: 'fault', name: s.fault, host: victim.name, ...t, ok: true });
+          j.faultWindow = { start: t.startedAt, end: t.endedAt };
+        },
+        async () => {
+          const r = await drill.rollbackFault.executeWithOptions(withSummary(restores, `${victim.name}: roll back ${s.fault}`), [fault]);
+          actions.push({ kind: 'rollback', name: `undo ${s.fault}`, host: victim.name, ...r, ok: true });
+          if (j.faultWindow) j.faultWindow.end = r.endedAt;
+          try {
+            const rec = await drill.waitRecovered.executeWithOptions(withSummary(waits, `${victim.name}: healthy and back in rotation`), [recoveryInput(d, s, victim, extraRecovery), spec.secrets]);
+            actions.push({ kind: 'recovery', name: 'recovered', host: victim.name, ...rec, ok: true });
+          } catch (e) {
+            actions.push({ kind: 'recovery', name: 'recovered', host: victim.name, startedAt: r.endedAt, endedAt: Date.now(), ok: false, detail: messageOf(e) });
+            throw e;
+          }
+        },
+        async () => {
+          for (const action of s.during) actions.push(await during(d, s, action, victim.name, extraRecovery));
+          await sleep(timing.holdS * 1000);
+        },
+      );
+      await sleep(timing.afterS * 1000);
+    } catch (e) {
+      if (isCancellation(e)) throw e;
+      j.status = 'error';
+      j.error = messageOf(e);
+    } finally {
+      control.stopProbes.push(s.id);
+    }
+    try {
+      j.probes = await probes;
+    } catch (e) {
+      if (isCancellation(e)) throw e;
+      j.status = 'error';
+      j.error = `${j.error ? `${j.error}; ` : ''}probes: ${messageOf(e)}`;
+    }
+    j.metrics = scenarioMetrics(j.probes, actions, j.faultWindow);
+    j.hypotheses = judgeHypotheses(s, j.metrics, actions, spec.drills.thresholds);
+    if (j.status === 'passed' && j.hypotheses.some((h) => !h.ok)) j.status = 'failed';
+    if (saga.failures.length) {
+      j.status = 'error';
+      j.error = `ROLLBACK FAILED: ${saga.failures.map((f) => f.error).join('; ')}`;
+    }
+    const after = await steadyState(d);
+    actions.push({ kind: 'steady-state', name: 'steady state after', startedAt: after.checkedAt, endedAt: after.checkedAt, ok: after.ok, detail: after.ok ? 'every component healthy again' : after.problems.join('; ') });
+    if (!after.ok && j.status === 'passed') j.status = 'failed';
+    return j;
+  }
+
+  async function during(d: DrillContext, s: Scenario, action: Scenario['during'][number], victim: string, extraRecovery: ComponentStep[]): Promise<JournalAction> {
+    if (action === 'write-route-reaches-gateways') {
+      // A partitioned or powered-off victim cannot be asked; every other gateway must serve the route.
+      const gateways = dataPlaneHosts(spec)
+        .filter((h) => !((s.fault === 'power-off' || s.fault === 'disconnect') && h.name === victim))
+        .map((h) => ({ host: h.name, url: gatewayUrl(d, h) }));
+      const r = await drill.writeRouteReachesGateways.executeWithOptions(withSummary(waits, `${s.id}: write a route during the fault`), [
+        { api: apiTarget(spec, endpointsOf(spec).controlPlane), gateways, probe: probeSettings(spec), nonce: `${workflowInfo().runId.slice(0, 8)}-${s.id}`, deadlineS: 30 },
+      ]);
+      return { kind: 'action', name: action, ...r };
+    }
+    // restart-gateway: the first gateway that is not the victim host.
+    const gw = dataPlaneHosts(spec).find((h) => h.name !== victim) ?? hostByName(spec, dataPlaneHosts(spec)[0]!.name);
+    const step = componentOf(d, gw, 'data_plane');
+    extraRecovery.push(step);
+    const r = await drill.restartGateway.executeWithOptions(withSummary(waits, `${gw.name}: restart the gateway during the fault`), [step, 60]);
+    return { kind: 'action', name: action, host: gw.name, ...r };
   }
 }

@@ -2,3 +2,4 @@
 export { deployCluster } from './deploy-cluster';
 export { rolloutDataPlaneBatch } from './rollout';
 export { failoverVerification } from './failover-verification';
+export { clusterLock } from './cluster-lock';

@@ -39,17 +39,23 @@ export interface ComponentRollout {
   failures: number;
 }
 
+/** One of the runbook's checks, as the deploy reports it (the full journal is the child's result). */
 export interface FailoverCheck {
-  name: 'gateway' | 'dashboard' | 'etcd';
-  victim: string;
+  name: string;
+  victim?: string;
   passed: boolean;
   detail: string;
   restored: boolean;
+  dpOutageMs?: number;
+  cpOutageMs?: number;
   recoveryMs?: number;
 }
 
 export interface FailoverResult {
   passed: boolean;
+  score: number;
+  /** The failover child workflow; `api7-ha report <id>` renders its journal. */
+  workflowId: string;
   checks: FailoverCheck[];
 }
 

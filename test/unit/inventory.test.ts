@@ -142,7 +142,6 @@ const expectedLabSpec = (inventoryPath: string): ClusterSpec => ({
   drills: {
     probeRatePerS: 20,
     holdS: 6,
-    allowHostFaults: false,
     thresholds: { dpMaxOutageMs: 2000, cpMaxOutageMs: 5000, etcdCpWriteRecoveryMs: 5000, etcdDpMaxFailures: 0, recoveryDeadlineS: 120 },
   },
   secrets: { dashboard_secret: { file: fx('secrets/dashboard-secret') }, admin_password: { file: fx('secrets/admin-password') } },

@@ -6,14 +6,34 @@ import { ApplicationFailure } from '@temporalio/activity';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { DeployActivities } from '../../src/activities/deploy';
-import type { FailoverActivities } from '../../src/activities/failover';
+import type { DrillActivities } from '../../src/activities/drill';
+import type { DrillJournal, ProbeSeries } from '../../src/drills/journal';
+import type { ProbePlan } from '../../src/drills/probes';
 import type { MemberResult } from '../../src/reconcile/etcd';
 import { messageOf, type RunProgress } from '../../src/workflows/progress';
 import type { DeployResult } from '../../src/workflows/types';
 import { deployInput, fakeArtifacts, labSpec } from '../support/fixtures';
 import { testEnv, testWorker, uniqueQueue } from '../support/temporal';
 
-type Activities = DeployActivities & FailoverActivities;
+type Activities = DeployActivities & DrillActivities;
+
+/** Synthetic probe samples: `seconds` at 20/s, all answered, but for an outage [from, to) in ms. */
+function samples(plan: ProbePlan, seconds = 4, outage?: [number, number]): ProbeSeries[] {
+  const startedAt = Date.now();
+  const names = [...(plan.dp ? (['dp'] as const) : []), ...(plan.cp ? (['cp'] as const) : []), 'victim' as const];
+  return names.map((name) => ({
+    name,
+    target: name,
+    startedAt,
+    ratePerS: 20,
+    okStatus: [200],
+    samples: Array.from({ length: seconds * 20 }, (_, i): [number, number, number] => {
+      const t = i * 50;
+      const down = name === 'dp' && outage !== undefined && t >= outage[0] && t < outage[1];
+      return [t, down ? 0 : 200, 2];
+    }),
+  }));
+}
 
 interface Call {
   name: string;
@@ -53,14 +73,24 @@ function mockActivities(overrides: Partial<Record<keyof Activities, (...args: ne
     waitComponentHealthy: async (s: { target: { host: string } }) => ({ host: s.target.host, healthy: true, ms: 1 }),
     componentRunning: async () => false,
     stopComponent: async (s: { target: { host: string } }) => ({ host: s.target.host, wasRunning: true }),
+    runProbes: async (_s: string, plan: ProbePlan) => samples(plan),
+    steadyState: async () => ({
+      ok: true,
+      problems: [],
+      quorum: { healthy: true, leaderName: 'api7-etcd-1', members: ['api7-etcd-1', 'api7-etcd-2', 'api7-etcd-3'].map((name, i) => ({ name, healthy: true, isLeader: i === 0 })) },
+      checkedAt: Date.now(),
+    }),
+    injectFault: async (f: { kind: string }) => ({ startedAt: Date.now(), endedAt: Date.now() + 1, detail: f.kind }),
+    rollbackFault: async (f: { kind: string }) => ({ startedAt: Date.now(), endedAt: Date.now() + 1, detail: `undo ${f.kind}` }),
+    waitRecovered: async () => ({ startedAt: Date.now(), endedAt: Date.now() + 5, detail: 'healthy' }),
+    writeRouteReachesGateways: async () => ({ ok: true, startedAt: Date.now(), endedAt: Date.now() + 30, detail: 'served by ha4, ha5' }),
+    restartGateway: async () => ({ ok: true, startedAt: Date.now(), endedAt: Date.now() + 30, detail: 'restarted' }),
+    pastDrillCount: async () => 0,
+    lockHolder: async () => undefined,
     ensureProbeRoute: async () => ({ written: true }),
     ensureLoadBalancer: async (s: { target: { host: string } }) => ({ host: s.target.host, action: 'created', configChanged: true }),
     checkLoadBalancers: async () => ({ ms: 1 }),
     verifyPropagation: async () => ({ routeId: 'api7-ha-verify-x', propagationMs: 42, writeMs: 3 }),
-    stopEtcdMember: async (r: { target: { host: string } }) => ({ host: r.target.host, wasRunning: true }),
-    startEtcdMember: async (r: { target: { host: string } }) => ({ host: r.target.host, started: true }),
-    checkDataPlaneServes: async (_u: string, _p: unknown, n: number) => ({ requests: n, failures: 0, statuses: { '200': n } }),
-    checkControlPlaneReadWrite: async () => ({ ms: 5, attempts: 1 }),
   };
   const activities = Object.fromEntries(
     (Object.keys(base) as (keyof Activities)[]).map((name) => [
@@ -121,9 +151,9 @@ void describe('deployCluster orchestration (real Temporal server, mocked activit
     assert.ok(result);
     const firstOf = (n: string) => Math.min(...named(calls, n).map((c) => c.start));
     // The failover checks call some activities again (quorum after restoring etcd): order the deploy's own calls.
-    const deployCalls = calls.filter((c) => c.start < firstOf('stopComponent'));
-    const lastOf = (n: string) => Math.max(...named(n === 'stopComponent' ? calls : deployCalls, n).map((c) => c.end ?? Infinity));
-    const order = ['inspectArtifacts', 'preflightHost', 'ensureEtcdMember', 'checkQuorum', 'ensureProbeRoute', 'ensureLoadBalancer', 'verifyPropagation', 'stopComponent'];
+    const deployCalls = calls.filter((c) => c.start < firstOf('steadyState'));
+    const lastOf = (n: string) => Math.max(...named(n === 'injectFault' ? calls : deployCalls, n).map((c) => c.end ?? Infinity));
+    const order = ['preflightHost', 'ensureEtcdMember', 'checkQuorum', 'ensureProbeRoute', 'ensureLoadBalancer', 'verifyPropagation', 'injectFault'];
     for (let i = 1; i < order.length; i++) assert.ok(lastOf(order[i - 1]!) <= firstOf(order[i]!), `${order[i - 1]} finishes before ${order[i]} starts`);
     // Every host's preflight runs at once, as do the three etcd members (a first boot needs them all).
     const pre = named(calls, 'preflightHost');
@@ -141,7 +171,10 @@ void describe('deployCluster orchestration (real Temporal server, mocked activit
     assert.deepEqual(result.endpoints, { controlPlane: 'http://10.9.1.253:9000', dataPlane: 'http://10.9.1.253' });
     assert.equal(result.changed, true);
     assert.equal(result.failover?.passed, true, 'a deploy that changed something runs the failover checks');
-    assert.deepEqual(result.failover?.checks.map((c) => [c.name, c.victim]), [['gateway', 'ha4'], ['dashboard', 'ha1'], ['etcd', 'ha1']]);
+    // The runbook's three checks, victims rotating across scenarios: a gateway, a dashboard, an etcd follower.
+    assert.deepEqual(result.failover?.checks.map((c) => [c.name, c.victim]), [['dp-node-loss', 'ha4'], ['cp-node-loss', 'ha2'], ['etcd-member-loss', 'ha2']]);
+    assert.equal(result.failover?.score, 100);
+    assert.ok(result.failover?.checks.every((c) => c.restored));
     assert.equal(progress?.status, 'done');
     assert.ok(progress?.steps.every((s) => s.status === 'done'), JSON.stringify(progress.steps.map((s) => [s.name, s.status])));
     const desc = await handle.describe();
@@ -273,7 +306,7 @@ void describe('deployCluster orchestration (real Temporal server, mocked activit
     });
     assert.equal(result?.changed, false);
     assert.equal(result?.failover, undefined);
-    assert.equal(named(calls, 'stopComponent').length + named(calls, 'stopEtcdMember').length, 0, 'no fault is injected on a converged estate');
+    assert.equal(named(calls, 'injectFault').length, 0, 'no fault is injected on a converged estate');
     assert.equal(p?.steps.find((s) => s.name === 'failover-verification')?.status, 'skipped');
   });
 });
@@ -287,88 +320,104 @@ void describe('failoverVerification (real Temporal server, mocked activities)', 
     await env?.teardown();
   });
 
-  void it('restores a stopped etcd member when the run is cancelled during the fault', async () => {
-    let stopped = false;
-    let restored = false;
-    let checking: () => void = () => undefined;
-    const inCheck = new Promise<void>((r) => (checking = r));
-    const { Context } = await import('@temporalio/activity');
-    const mocks = mockActivities({
-      stopEtcdMember: async (r: { target: { host: string } }) => {
-        stopped = true;
-        return { host: r.target.host, wasRunning: true };
-      },
-      startEtcdMember: async (r: { target: { host: string } }) => {
-        restored = true;
-        return { host: r.target.host, started: true };
-      },
-      // The etcd check hangs (heartbeating) until cancelled, as a real one would during a long outage.
-      checkControlPlaneReadWrite: async () => {
-        if (!stopped) return { ms: 1, attempts: 1 };
-        checking();
-        const ctx = Context.current();
-        for (;;) {
-          ctx.heartbeat();
-          await ctx.sleep(100);
-        }
-      },
-    });
-    const spec = labSpec();
-    const taskQueue = uniqueQueue('wf-failover');
+  async function drill(mocks: ReturnType<typeof mockActivities>, scenarios: string[], body?: (h: WorkflowHandle) => Promise<void>) {
+    const taskQueue = uniqueQueue('wf-drill');
     const worker = await testWorker(env, { taskQueue, activities: mocks.activities });
-    await worker.runUntil(async () => {
-      const handle: WorkflowHandle = await env.client.workflow.start('deployCluster', { taskQueue, workflowId: `deploy-cancel-${taskQueue}`, args: [deployInput(spec, 'always')] });
-      await inCheck;
-      assert.equal(stopped, true);
-      assert.equal(restored, false);
-      await handle.cancel();
-      await assert.rejects(handle.result(), (e: unknown) => e instanceof WorkflowFailedError);
+    const spec = labSpec();
+    return worker.runUntil(async () => {
+      const h = await env.client.workflow.start('failoverVerification', {
+        taskQueue,
+        workflowId: `drill-lab-${taskQueue}`,
+        args: [{ ...deployInput(spec), scenarios, kind: 'drill', lock: true, timing: { baselineS: 0.2, holdS: 0.5, afterS: 0.2 } }],
+      });
+      if (body) await body(h);
+      return h.result().then(
+        (journal) => ({ journal: journal as DrillJournal, error: undefined }),
+        (error: unknown) => ({ journal: undefined, error: error as WorkflowFailedError }),
+      );
     });
-    assert.equal(restored, true, 'the etcd member was started again before the run ended');
-    const names = mocks.calls.map((c) => c.name);
-    assert.ok(names.lastIndexOf('startEtcdMember') > names.lastIndexOf('stopEtcdMember'));
-    assert.ok(names.includes('checkQuorum'), 'the restore waits for the member to rejoin');
+  }
+
+  void it('journals every default scenario with victims, actions, probes, hypotheses and a score', async () => {
+    const mocks = mockActivities();
+    const { journal, error } = await drill(mocks, ['dp-node-loss', 'cp-node-loss', 'etcd-member-loss', 'gateway-restart-during-etcd-degradation']);
+    assert.equal(error, undefined);
+    assert.equal(journal?.verdict, 'passed');
+    assert.equal(journal?.score, 100);
+    assert.deepEqual(journal?.scenarios.map((s) => s.status), ['passed', 'passed', 'passed', 'passed']);
+    for (const s of journal!.scenarios) {
+      assert.deepEqual(s.actions.map((a) => a.kind).filter((k) => k !== 'action'), ['steady-state', 'fault', 'rollback', 'recovery', 'steady-state'], s.id);
+      assert.ok(s.faultWindow && s.faultWindow.end >= s.faultWindow.start);
+      assert.ok(s.probes.length >= 2);
+    }
+    const etcd = journal!.scenarios.find((s) => s.id === 'etcd-member-loss')!;
+    assert.equal(etcd.victim?.role, 'etcd');
+    assert.notEqual(etcd.victim?.host, 'ha1', 'a follower, not the leader (api7-etcd-1)');
+    assert.ok(etcd.hypotheses.find((h) => h.id === 'route-propagates')?.ok);
+    const order = mocks.calls.map((c) => c.name);
+    assert.ok(order.indexOf('rollbackFault') > order.indexOf('injectFault'));
   });
 
-  void it('fails the check but still restores when the data plane drops requests with a gateway down', async () => {
-    let gatewayRestarted = false;
+  void it('refuses to inject into a degraded estate and changes nothing', async () => {
     const mocks = mockActivities({
-      checkDataPlaneServes: async (_u: string, _p: unknown, n: number) => ({ requests: n, failures: 3, statuses: { '200': n - 3, ECONNREFUSED: 3 } }),
-      startComponent: async (s: { target: { host: string } }) => {
-        if (s.target.host === 'ha4') gatewayRestarted = true;
-        return { host: s.target.host, action: 'started' };
+      steadyState: async () => ({ ok: false, problems: ['etcd: http://10.9.0.13:2379 is unhealthy'], quorum: { healthy: false, members: [] }, checkedAt: Date.now() }),
+    });
+    const { error } = await drill(mocks, ['dp-node-loss']);
+    assert.ok(error instanceof WorkflowFailedError);
+    assert.equal((error.cause as ApplicationFailure).type, 'SteadyStateViolated');
+    assert.match(messageOf(error), /refused: the estate is not in its steady state.*10\.9\.0\.13:2379 is unhealthy/);
+    assert.equal(named(mocks.calls, 'injectFault').length, 0);
+  });
+
+  void it('fails a hypothesis when the data plane is out longer than the threshold, and still rolls back', async () => {
+    const mocks = mockActivities({ runProbes: async (_s: string, plan: ProbePlan) => samples(plan, 6, [1000, 3600]) });
+    const { journal } = await drill(mocks, ['dp-node-loss']);
+    const s = journal!.scenarios[0]!;
+    assert.equal(s.status, 'failed');
+    assert.equal(s.metrics.probes.dp?.longestOutageMs, 2600);
+    assert.deepEqual(s.hypotheses.map((h) => [h.id, h.ok, h.observed, h.threshold]), [['dp-keeps-serving', false, '2600 ms', '<= 2000 ms']]);
+    assert.equal(journal!.verdict, 'failed');
+    assert.equal(journal!.score, 0);
+    assert.ok(s.actions.some((a) => a.kind === 'rollback' && a.ok));
+  });
+
+  void it('rolls the etcd member back when the drill is cancelled during the fault', async () => {
+    let injected: () => void = () => undefined;
+    const inFault = new Promise<void>((r) => (injected = r));
+    const mocks = mockActivities({
+      injectFault: async (f: { kind: string; host: string }) => {
+        injected();
+        return { startedAt: Date.now(), endedAt: Date.now(), detail: `${f.kind} on ${f.host}` };
       },
     });
-    const { error } = await (async () => {
-      const taskQueue = uniqueQueue('wf-failover2');
-      const worker = await testWorker(env, { taskQueue, activities: mocks.activities });
-      return worker.runUntil(async () => {
+    const { error } = await drill(mocks, ['etcd-member-loss'], async (h) => {
+      await inFault;
+      await h.cancel();
+    });
+    assert.ok(error instanceof WorkflowFailedError);
+    const names = mocks.calls.map((c) => c.name);
+    assert.ok(names.indexOf('rollbackFault') > names.indexOf('injectFault'), `rolled back after the injection: ${names.join(', ')}`);
+    assert.ok(names.includes('waitRecovered'), 'and waited for the member to rejoin');
+  });
+
+  void it('refuses a drill while a deploy holds the cluster, naming it', async () => {
+    const taskQueue = uniqueQueue('wf-lock');
+    const mocks = mockActivities({ lockHolder: async () => ({ workflowId: 'deploy-lab', kind: 'deploy' }) });
+    const worker = await testWorker(env, { taskQueue, activities: mocks.activities });
+    await worker.runUntil(async () => {
+      // A lock held by someone else: the real lock workflow, started directly.
+      const lock = await env.client.workflow.start('clusterLock', { taskQueue, workflowId: 'lock-lab', args: [{ workflowId: 'deploy-lab', kind: 'deploy' }] });
+      try {
         const h = await env.client.workflow.start('failoverVerification', {
           taskQueue,
-          workflowId: `failover-${taskQueue}`,
-          args: [
-            {
-              cluster: 'lab',
-              endpoints: { controlPlane: 'http://lb:9000', dataPlane: 'http://lb' },
-              api: { product: 'api7-ee-2.13', clusterId: '1', baseUrl: 'http://lb:9000', adminUser: 'admin', secrets: {} },
-              probe: { host: 'test.com', path: '/get', expectStatus: 200, upstream: 'u:80', routeId: 'p' },
-              gateway: { target: { host: 'ha4' } },
-              etcd: { member: { target: { host: 'ha1' }, secrets: {}, containerName: 'etcd' }, quorum: {} },
-            },
-          ],
+          workflowId: `drill-lab-${taskQueue}`,
+          args: [{ ...deployInput(labSpec()), scenarios: ['dp-node-loss'], kind: 'drill', lock: true }],
         });
-        const r = (await h.result()) as { passed: boolean; checks: { name: string; passed: boolean; restored: boolean; detail: string }[] };
-        return { error: undefined, r };
-      });
-    })().then((x) => {
-      assert.equal(x.r.passed, false);
-      const g = x.r.checks.find((c) => c.name === 'gateway')!;
-      assert.equal(g.passed, false);
-      assert.equal(g.restored, true);
-      assert.match(g.detail, /3 of 20 requests failed/);
-      return x;
+        await assert.rejects(h.result(), (e: unknown) => e instanceof WorkflowFailedError && /refused: deploy deploy-lab is running on cluster lab/.test(messageOf(e)));
+      } finally {
+        await lock.terminate();
+      }
     });
-    assert.equal(error, undefined);
-    assert.equal(gatewayRestarted, true);
+    assert.equal(named(mocks.calls, 'injectFault').length, 0);
   });
 });

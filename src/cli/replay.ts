@@ -1,0 +1,32 @@
+// `api7-ha replay ID | --file history.json`: replay a run's history against the current workflow code
+// and say whether it is deterministic (safe to deploy this code while such runs are in flight).
+import { readFileSync } from 'node:fs';
+import { Worker } from '@temporalio/worker';
+import { createClient } from '../client';
+import { workflowSource } from '../worker';
+import { InputError, print, settingsFrom } from './common';
+
+export async function replayCommand(id: string | undefined, flags: { file?: string; json?: boolean; address?: string; namespace?: string; taskQueue?: string }): Promise<number> {
+  if (!id === !flags.file) throw new InputError('give a workflow ID or --file history.json (one of them)');
+  let history: unknown;
+  let workflowId = id ?? 'replayed';
+  if (flags.file) {
+    try {
+      history = JSON.parse(readFileSync(flags.file, 'utf8'));
+    } catch (e) {
+      throw new InputError(`--file ${flags.file}: ${(e as Error).message} (export one with: temporal workflow show -w ID --output json > history.json)`);
+    }
+    workflowId = flags.file;
+  } else {
+    const client = await createClient(settingsFrom(flags));
+    history = await client.workflow.getHandle(id!).fetchHistory();
+  }
+  try {
+    await Worker.runReplayHistory({ ...workflowSource() }, history as never, workflowId);
+    print(!!flags.json, { workflowId, deterministic: true }, () => `${workflowId}: replays deterministically against the current code`);
+    return 0;
+  } catch (e) {
+    print(!!flags.json, { workflowId, deterministic: false, error: (e as Error).message }, () => `${workflowId}: NOT deterministic against the current code: ${(e as Error).message}`);
+    return 1;
+  }
+}

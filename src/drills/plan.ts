@@ -1,0 +1,136 @@
+// From a cluster, a scenario and a victim to the inputs of the drill's activities. Pure: the drill
+// workflow calls these, and tests read them.
+import type { FaultTarget, RecoveryInput, SteadyStateInput } from './faults';
+import type { ProbePlan, VictimCheck } from './probes';
+import { controlPlaneHosts, dataPlaneHosts, etcdMembers, loadBalancerHosts, type ClusterSpec, type HostSpec } from '../inventory/model';
+import { apiTarget, componentStep, endpointsOf, quorumCheckInput, type ComponentStep, type PackageInfo } from '../plan/inputs';
+import type { ProductFacts } from '../products/types';
+import type { ProbeSettings } from '../reconcile/verify';
+import type { Victim } from './journal';
+import { pickVictim, type Scenario } from './scenarios';
+
+export interface DrillContext {
+  spec: ClusterSpec;
+  product: ProductFacts;
+  packages: { controlPlane: PackageInfo; dataPlane: PackageInfo };
+  stamp: string;
+}
+
+export function probeSettings(spec: ClusterSpec): ProbeSettings {
+  return {
+    host: spec.verification.host,
+    path: spec.verification.path,
+    expectStatus: spec.verification.expectStatus,
+    upstream: spec.verification.upstream ?? '',
+    routeId: spec.verification.routeId,
+  };
+}
+
+export const gatewayUrl = (d: DrillContext, h: HostSpec) => `http://${h.address}${d.product.dataPlane.httpPort === 80 ? '' : `:${d.product.dataPlane.httpPort}`}`;
+export const dashboardUrl = (d: DrillContext, h: HostSpec) => `http://${h.address}:${d.product.controlPlane.port}`;
+
+export function componentOf(d: DrillContext, h: HostSpec, c: 'control_plane' | 'data_plane'): ComponentStep {
+  return componentStep(d.spec, h, c, c === 'control_plane' ? d.packages.controlPlane : d.packages.dataPlane, 'auto', d.stamp);
+}
+
+export function steadyStateInput(d: DrillContext): SteadyStateInput {
+  const p = probeSettings(d.spec);
+  return {
+    quorum: quorumCheckInput(d.spec, 30),
+    gateways: dataPlaneHosts(d.spec).map((h) => ({ host: h.name, url: gatewayUrl(d, h) })),
+    dashboards: controlPlaneHosts(d.spec).map((h) => ({ host: h.name, url: dashboardUrl(d, h) })),
+    endpoints: endpointsOf(d.spec),
+    probe: { host: p.host, path: p.path, expectStatus: p.expectStatus },
+    cpHealthPath: d.product.controlPlane.health.path,
+    dashboardHealthPath: d.product.controlPlane.health.path,
+  };
+}
+
+export interface EtcdView {
+  leaderName?: string;
+  members: { name: string; healthy: boolean; isLeader: boolean }[];
+}
+
+/** The hosts a scenario may take as its victim, in inventory order. */
+export function candidates(s: Scenario, spec: ClusterSpec, etcd: EtcdView): HostSpec[] {
+  const byEtcdName = (names: string[]) => etcdMembers(spec).filter((h) => names.includes(h.etcdName ?? ''));
+  switch (s.victim) {
+    case 'data_plane':
+      return dataPlaneHosts(spec);
+    case 'control_plane':
+      return controlPlaneHosts(spec).length > 1 ? controlPlaneHosts(spec) : [];
+    case 'etcd-leader':
+      return byEtcdName(etcd.members.filter((m) => m.isLeader).map((m) => m.name));
+    case 'etcd-follower':
+      return byEtcdName(etcd.members.filter((m) => !m.isLeader).map((m) => m.name));
+    case 'etcd-any':
+      return etcdMembers(spec);
+    case 'any-host': {
+      // Never the load balancer: it is the one single point of failure the runbook accepts.
+      const lbs = new Set(loadBalancerHosts(spec).map((h) => h.name));
+      return spec.hosts.filter((h) => !lbs.has(h.name));
+    }
+  }
+}
+
+export function chooseVictim(s: Scenario, spec: ClusterSpec, etcd: EtcdView, rotation: number, named?: string): { host?: HostSpec; why: string } {
+  const list = candidates(s, spec, etcd);
+  if (list.length === 0) return { why: s.victim === 'control_plane' ? 'only one control plane host: the runbook makes control plane HA optional' : `no ${s.victim} host to take` };
+  const name = pickVictim(list.map((h) => h.name), rotation, named && list.some((h) => h.name === named) ? named : undefined);
+  const host = list.find((h) => h.name === name);
+  return host ? { host, why: named === name ? 'named' : `rotation ${rotation} of ${list.length}` } : { why: 'no candidate' };
+}
+
+export function victimOf(s: Scenario, h: HostSpec): Victim {
+  const role = s.victim === 'data_plane' ? 'data_plane' : s.victim === 'control_plane' ? 'control_plane' : s.victim === 'any-host' ? 'host' : 'etcd';
+  return { host: h.name, role, detail: `${h.address} (${h.roles.join(', ')})` };
+}
+
+export function faultTarget(d: DrillContext, s: Scenario, h: HostSpec): FaultTarget {
+  const base = { kind: s.fault, host: h.name, target: h.ssh, secrets: d.spec.secrets };
+  switch (s.fault) {
+    case 'compose-down':
+      return { ...base, component: componentOf(d, h, s.victim === 'control_plane' ? 'control_plane' : 'data_plane') };
+    case 'etcd-stop':
+      return { ...base, etcdContainer: d.spec.etcd.containerName };
+    case 'power-off':
+    case 'disconnect':
+      return { ...base, labDir: d.spec.drills.hostFaultDriver?.labDir ?? '' };
+  }
+}
+
+/** What must be healthy again after the rollback: everything the victim host runs. */
+export function recoveryInput(d: DrillContext, s: Scenario, h: HostSpec, extra: ComponentStep[] = []): RecoveryInput {
+  const comps: ComponentStep[] = [];
+  const whole = s.fault === 'power-off' || s.fault === 'disconnect';
+  if (h.roles.includes('control_plane') && (whole || s.victim === 'control_plane')) comps.push(componentOf(d, h, 'control_plane'));
+  if (h.roles.includes('data_plane') && (whole || s.victim === 'data_plane')) comps.push(componentOf(d, h, 'data_plane'));
+  const statsHost = loadBalancerHosts(d.spec)[0];
+  return {
+    components: [...comps, ...extra],
+    ...(h.roles.includes('etcd') && (whole || s.fault === 'etcd-stop') ? { etcd: quorumCheckInput(d.spec, d.spec.drills.thresholds.recoveryDeadlineS) } : {}),
+    ...(d.spec.loadBalancer.mode === 'managed' && statsHost ? { lbStatsUrl: `http://${statsHost.address}:${d.spec.loadBalancer.statsPort}/stats;csv` } : {}),
+    host: h.name,
+    deadlineS: d.spec.drills.thresholds.recoveryDeadlineS,
+  };
+}
+
+function victimCheck(d: DrillContext, s: Scenario, h: HostSpec): VictimCheck {
+  const p = probeSettings(d.spec);
+  if (s.victim === 'data_plane' || (s.victim === 'any-host' && h.roles.includes('data_plane'))) return { kind: 'http', url: `${gatewayUrl(d, h)}${p.path}`, headers: { Host: p.host }, okStatus: [p.expectStatus] };
+  if (s.victim === 'control_plane' || (s.victim === 'any-host' && h.roles.includes('control_plane') && !h.roles.includes('etcd')))
+    return { kind: 'http', url: `${dashboardUrl(d, h)}${d.product.controlPlane.health.path}`, okStatus: [200] };
+  return { kind: 'etcd-health', url: `${d.spec.etcd.tls.enabled ? 'https' : 'http'}://${h.address}:${d.spec.etcd.clientPort}/health` };
+}
+
+export function probePlan(d: DrillContext, s: Scenario, h: HostSpec, maxDurationS: number): ProbePlan {
+  const e = endpointsOf(d.spec);
+  const p = probeSettings(d.spec);
+  return {
+    ratePerS: d.spec.drills.probeRatePerS,
+    maxDurationS,
+    ...(s.probes.includes('dp') ? { dp: { url: e.dataPlane, host: p.host, path: p.path, expectStatus: p.expectStatus } } : {}),
+    ...(s.probes.includes('cp') ? { cp: { api: apiTarget(d.spec, e.controlPlane), probe: p } } : {}),
+    victim: victimCheck(d, s, h),
+  };
+}

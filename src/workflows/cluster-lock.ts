@@ -1,0 +1,52 @@
+// One deploy or drill at a time per cluster. The lock is a child workflow with the fixed ID
+// lock-<cluster>: starting it fails while another run holds it (workflow IDs are unique, strongly
+// consistent, unlike a visibility query), and it dies with its holder (parent close policy TERMINATE).
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import { ApplicationFailure, ParentClosePolicy, condition, defineQuery, defineSignal, proxyActivities, setHandler, startChild, workflowInfo, type ChildWorkflowHandle } from '@temporalio/workflow';
+import type { DrillActivities } from '../activities/drill';
+import { quick } from './profiles';
+
+export interface LockHolder {
+  workflowId: string;
+  kind: 'deploy' | 'drill';
+}
+
+export const holderQuery = defineQuery<LockHolder>('holder');
+export const releaseSignal = defineSignal('release');
+
+export async function clusterLock(holder: LockHolder): Promise<void> {
+  let released = false;
+  setHandler(holderQuery, () => holder);
+  setHandler(releaseSignal, () => {
+    released = true;
+  });
+  await condition(() => released);
+}
+
+const act = proxyActivities<DrillActivities>(quick);
+
+/** Take the cluster's lock or fail (non-retryable) naming the run that holds it. */
+export async function acquireClusterLock(cluster: string, kind: LockHolder['kind']): Promise<ChildWorkflowHandle<typeof clusterLock>> {
+  try {
+    return await startChild(clusterLock, {
+      workflowId: `lock-${cluster}`,
+      args: [{ workflowId: workflowInfo().workflowId, kind }],
+      parentClosePolicy: ParentClosePolicy.TERMINATE,
+      workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+      staticSummary: `Lock: one deploy or drill at a time on ${cluster}`,
+    });
+  } catch (e) {
+    if (!(e instanceof WorkflowExecutionAlreadyStartedError)) throw e;
+    const holder = await act.lockHolder(cluster);
+    throw ApplicationFailure.nonRetryable(
+      `refused: ${holder ? `${holder.kind} ${holder.workflowId} is running` : 'another deploy or drill is running'} on cluster ${cluster}; one deploy or drill at a time per cluster`,
+      'ClusterBusy',
+      holder,
+    );
+  }
+}
+
+export async function releaseClusterLock(lock: ChildWorkflowHandle<typeof clusterLock>): Promise<void> {
+  await lock.signal(releaseSignal);
+  await lock.result();
+}
