@@ -8,9 +8,8 @@ if (!fs.existsSync(entry)) {
   process.stderr.write('api7-ha is not built yet: run `npm run build` (or `npm test` / `npm run demo`, which build it)\n');
   process.exit(2);
 }
-require(entry)
-  .main(process.argv)
-  .then((code) => process.exit(code), (e) => {
-    process.stderr.write(`error: ${e && e.message ? e.message : e}\n`);
-    process.exit(1);
-  });
+const cli = require(entry);
+cli.main(process.argv).then(cli.exitAfterFlush, (e) => {
+  process.stderr.write(`error: ${e && e.message ? e.message : e}\n`);
+  cli.exitAfterFlush(1);
+});

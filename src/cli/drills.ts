@@ -12,7 +12,9 @@ export async function drillsCommand(flags: { cluster?: string; limit?: string; j
   if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new InputError(`--limit ${flags.limit}: a whole number from 1 to 1000`);
   const client = await createClient(settingsFrom(flags));
   const rows: { workflowId: string; start: string; status: string; memo?: DrillMemo; kind: string }[] = [];
-  for await (const w of client.workflow.list({ query: `Api7Cluster = "${cluster}" AND (Api7Kind = "drill" OR Api7Kind = "failover") ORDER BY StartTime DESC` })) {
+  // No ORDER BY (SQL visibility, as in the dev server, refuses it): lists come newest first anyway,
+  // and are sorted below to be sure.
+  for await (const w of client.workflow.list({ query: `Api7Cluster = "${cluster}" AND Api7Kind IN ("drill", "failover")` })) {
     rows.push({
       workflowId: w.workflowId,
       start: w.startTime.toISOString(),
@@ -22,6 +24,7 @@ export async function drillsCommand(flags: { cluster?: string; limit?: string; j
     });
     if (rows.length >= limit) break;
   }
+  rows.sort((a, b) => b.start.localeCompare(a.start));
   print(!!flags.json, rows, () => {
     if (!rows.length) return `no drills for cluster ${cluster} yet (api7-ha drill -i INVENTORY)`;
     const cell = (r: (typeof rows)[number]) => {

@@ -107,12 +107,14 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+/** Exit once stdout and stderr are flushed: a pipe reader (jq, a test) must get all of a large --json. */
+export function exitAfterFlush(code: number): void {
+  process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
+}
+
 if (require.main === module) {
-  main(process.argv).then(
-    (code) => process.exit(code),
-    (e: unknown) => {
-      process.stderr.write(`error: ${describeError(e)}\n`);
-      process.exit(EXIT.failed);
-    },
-  );
+  main(process.argv).then(exitAfterFlush, (e: unknown) => {
+    process.stderr.write(`error: ${describeError(e)}\n`);
+    exitAfterFlush(EXIT.failed);
+  });
 }

@@ -2,7 +2,7 @@
 // lock-<cluster>: starting it fails while another run holds it (workflow IDs are unique, strongly
 // consistent, unlike a visibility query), and it dies with its holder (parent close policy TERMINATE).
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import { ApplicationFailure, ParentClosePolicy, condition, defineQuery, defineSignal, proxyActivities, setHandler, startChild, workflowInfo, type ChildWorkflowHandle } from '@temporalio/workflow';
+import { ApplicationFailure, ChildWorkflowCancellationType, ParentClosePolicy, condition, defineQuery, defineSignal, proxyActivities, setHandler, startChild, workflowInfo, type ChildWorkflowHandle } from '@temporalio/workflow';
 import type { DrillActivities } from '../activities/drill';
 import { quick } from './profiles';
 
@@ -32,6 +32,9 @@ export async function acquireClusterLock(cluster: string, kind: LockHolder['kind
       workflowId: `lock-${cluster}`,
       args: [{ workflowId: workflowInfo().workflowId, kind }],
       parentClosePolicy: ParentClosePolicy.TERMINATE,
+      // Cancelling the holder must not release the lock: its rollbacks still run. The holder releases
+      // it when done (or it dies with the holder).
+      cancellationType: ChildWorkflowCancellationType.ABANDON,
       workflowIdReusePolicy: 'ALLOW_DUPLICATE',
       staticSummary: `Lock: one deploy or drill at a time on ${cluster}`,
     });
@@ -47,6 +50,10 @@ export async function acquireClusterLock(cluster: string, kind: LockHolder['kind
 }
 
 export async function releaseClusterLock(lock: ChildWorkflowHandle<typeof clusterLock>): Promise<void> {
-  await lock.signal(releaseSignal);
-  await lock.result();
+  try {
+    await lock.signal(releaseSignal);
+    await lock.result();
+  } catch {
+    // Already gone (terminated or timed out): released either way; never hide the run's own outcome.
+  }
 }

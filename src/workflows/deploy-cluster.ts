@@ -1,7 +1,7 @@
 // deployCluster: the vendor's HA runbook as one durable workflow. Each step below is a paragraph of
 // the runbook; each host's part of a step is an activity that checks before it changes, so a re-run
 // or a resume after a crash redoes nothing that is already done.
-import { ApplicationFailure, CancellationScope, executeChild, proxyActivities, setHandler, upsertMemo, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, CancelledFailure, executeChild, isCancellation, proxyActivities, setHandler, upsertMemo, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { DeployActivities } from '../activities/deploy';
 import {
   batches,
@@ -34,7 +34,7 @@ import type { MemberResult } from '../reconcile/etcd';
 import type { PreflightReport, Problem } from '../reconcile/preflight';
 import { clockProblemsOf, preflightTable } from './preflight-table';
 import { quick, transfer, waits, withSummary } from './profiles';
-import { Progress, progressQuery } from './progress';
+import { Progress, messageOf, progressQuery } from './progress';
 import { searchAttributes } from './search-attributes';
 import { failoverVerification } from './failover-verification';
 import { acquireClusterLock, releaseClusterLock } from './cluster-lock';
@@ -207,6 +207,8 @@ export async function deployCluster(input: DeployInput): Promise<DeployResult> {
     return result;
   } catch (e) {
     progress.finish('failed', e);
+    // Cancelled while a child or an activity ran: end as CANCELLED (after the child rolled back its faults).
+    if (isCancellation(e) && !(e instanceof CancelledFailure)) throw new CancelledFailure(`deploy cancelled (${messageOf(e)})`);
     throw e;
   } finally {
     const held = lock;

@@ -3,7 +3,7 @@
 // while it holds, rollback (always, non-cancellable), recovery, steady state again; the run returns a
 // journal. The deploy runs the runbook's three scenarios as its last step; `api7-ha drill` and the
 // nightly schedule run any set of them.
-import { ApplicationFailure, CancellationScope, isCancellation, proxyActivities, setHandler, sleep, upsertMemo, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, CancelledFailure, isCancellation, proxyActivities, setHandler, sleep, upsertMemo, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { DeployActivities } from '../activities/deploy';
 import type { DrillActivities, DrillControl } from '../activities/drill';
 import { dataPlaneHosts, etcdMembers, hostByName, type ClusterSpec } from '../inventory/model';
@@ -107,6 +107,8 @@ export async function failoverVerification(input: DrillInput): Promise<DrillJour
   } catch (e) {
     const verdict: Verdict = isCancellation(e) ? 'cancelled' : e instanceof ApplicationFailure && e.type === 'SteadyStateViolated' ? 'refused' : 'failed';
     finish(journal(verdict, messageOf(e)));
+    // A cancellation that reached us through an activity or timer still ends the run as CANCELLED.
+    if (isCancellation(e) && !(e instanceof CancelledFailure)) throw new CancelledFailure(`drill cancelled; every fault was rolled back (${messageOf(e)})`);
     throw e;
   } finally {
     const held = lock;
