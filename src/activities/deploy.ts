@@ -32,8 +32,9 @@ export function deployActivities(deps: ActivityDeps) {
       return local((ctx) => inspectArtifacts(paths, (p) => ctx.heartbeat({ hashing: p })));
     },
 
-    async preflightHost(input: PreflightInput) {
-      return host(input.target, input.secrets, (ctx) => preflight(ctx, input));
+    /** Preflight of a batch of hosts at once: one activity per batch keeps history bounded at scale. */
+    async preflightHosts(inputs: PreflightInput[]) {
+      return Promise.all(inputs.map((input) => host(input.target, input.secrets, (ctx) => preflight(ctx, input))));
     },
 
     async ensureEtcdMember(step: EtcdMemberStep, stamp: string) {
@@ -68,8 +69,9 @@ export function deployActivities(deps: ActivityDeps) {
       return host(step.target, step.secrets, (ctx) => component.waitComponentHealthy(ctx, step));
     },
 
-    async componentRunning(step: ComponentStep): Promise<boolean> {
-      return host(step.target, step.secrets, async (ctx) => (await component.serviceState(ctx, step)).running);
+    /** Which of these hosts already run the component (first install or a running estate?). */
+    async componentsRunning(steps: ComponentStep[]): Promise<boolean[]> {
+      return Promise.all(steps.map((step) => host(step.target, step.secrets, async (ctx) => (await component.serviceState(ctx, step)).running)));
     },
 
     async stopComponent(step: ComponentStep) {

@@ -73,7 +73,7 @@ export function buildProgram(run: (p: Promise<number> | number) => void): Comman
       .option('--scenarios <list>', 'scenarios (create)')
       .option('--json', 'print JSON'),
   ).action((action: string, id: string | undefined, opts: Record<string, unknown>) => run(scheduleCommand(action, id, opts)));
-  withTemporalFlags(program.command('replay').description('replay a run against the current workflow code: is it deterministic?').argument('[id]', 'workflow ID').option('--file <history.json>', 'a history exported with temporal workflow show --output json').option('--json', 'print JSON')).action(
+  withTemporalFlags(program.command('replay').description('replay a run against the current workflow code: is it deterministic?').argument('[id]', 'workflow ID').option('--file <history.json>', 'a history exported with temporal workflow show --output json').option('--workflow-id <id>', 'with --file: the run\'s workflow ID (child IDs derive from it)').option('--json', 'print JSON')).action(
     (id: string | undefined, opts: Record<string, unknown>) => run(replayCommand(id, opts)),
   );
   withTemporalFlags(program.command('worker').description('run a worker (activities + workflows) until interrupted')).action((opts: Record<string, unknown>) => run(workerCommand(opts)));

@@ -1,12 +1,12 @@
 // `api7-ha replay ID | --file history.json`: replay a run's history against the current workflow code
 // and say whether it is deterministic (safe to deploy this code while such runs are in flight).
 import { readFileSync } from 'node:fs';
-import { Worker } from '@temporalio/worker';
+import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { createClient } from '../client';
 import { workflowSource } from '../worker';
 import { InputError, print, settingsFrom } from './common';
 
-export async function replayCommand(id: string | undefined, flags: { file?: string; json?: boolean; address?: string; namespace?: string; taskQueue?: string }): Promise<number> {
+export async function replayCommand(id: string | undefined, flags: { file?: string; workflowId?: string; json?: boolean; address?: string; namespace?: string; taskQueue?: string }): Promise<number> {
   if (!id === !flags.file) throw new InputError('give a workflow ID or --file history.json (one of them)');
   let history: unknown;
   let workflowId = id ?? 'replayed';
@@ -16,11 +16,14 @@ export async function replayCommand(id: string | undefined, flags: { file?: stri
     } catch (e) {
       throw new InputError(`--file ${flags.file}: ${(e as Error).message} (export one with: temporal workflow show -w ID --output json > history.json)`);
     }
-    workflowId = flags.file;
+    // The ID is not in an exported history, and workflows derive child IDs from it.
+    workflowId = flags.workflowId ?? 'replayed';
   } else {
     const client = await createClient(settingsFrom(flags));
     history = await client.workflow.getHandle(id!).fetchHistory();
   }
+  // The replay worker's start/stop chatter is not what the operator asked for.
+  Runtime.install({ logger: new DefaultLogger('WARN') });
   try {
     await Worker.runReplayHistory({ ...workflowSource() }, history as never, workflowId);
     print(!!flags.json, { workflowId, deterministic: true }, () => `${workflowId}: replays deterministically against the current code`);

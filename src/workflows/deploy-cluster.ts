@@ -242,13 +242,18 @@ function failoverResult(workflowId: string, j: DrillJournal): FailoverResult {
 
 async function preflight(progress: Progress, input: DeployInput): Promise<PreflightReport[]> {
   const { spec, product } = input;
-  const reports = await Promise.all(
-    spec.hosts.map((h) =>
-      progress.host('preflight', h.name, () =>
-        act.preflightHost.executeWithOptions(withSummary(quick, `${h.name}: preflight`), [preflightInput(spec, h, product, input.options.fixFirewall)]),
-      (r) => `${r.problems.filter((p) => p.severity === 'block').length} blocking, ${r.problems.filter((p) => p.severity === 'warn').length} warnings`),
-    ),
-  );
+  // Every host at once, in activities of up to MAX_BATCH hosts (history stays bounded at 1,000 hosts).
+  const reports = (
+    await Promise.all(
+      batches(spec.hosts, MAX_BATCH).map((group) =>
+        act.preflightHosts.executeWithOptions(withSummary(quick, `preflight: ${hostRange(group)}`), [group.map((h) => preflightInput(spec, h, product, input.options.fixFirewall))]),
+      ),
+    )
+  ).flat();
+  for (const r of reports) {
+    const blocking = r.problems.filter((p) => p.severity === 'block').length;
+    progress.step('preflight').hosts[r.host] = { status: blocking ? 'failed' : 'done', detail: `${blocking} blocking, ${r.problems.filter((p) => p.severity === 'warn').length} warnings` };
+  }
   const problems: Problem[] = [...reports.flatMap((r) => r.problems), ...clockProblemsOf(reports)];
   if (problems.some((p) => p.severity === 'block'))
     throw ApplicationFailure.nonRetryable(`preflight found problems that block the deploy:\n${preflightTable(problems)}`, 'PreflightFailed', problems);
@@ -286,9 +291,21 @@ function hostSteps(spec: ClusterSpec, h: HostSpec, component: Component, pkg: Pa
 }
 
 /** First install: every dashboard at once. A running control plane: one host at a time. */
+/** Is the component already running anywhere? (A first install rolls out in parallel.) */
+async function anyRunning(steps: HostSteps[], what: string): Promise<boolean> {
+  const answers = await Promise.all(
+    batches(steps, MAX_BATCH).map((group) => act.componentsRunning.executeWithOptions(withSummary(quick, `is the ${what} running on ${hostRange(group.map((s) => s.comp.target))}?`), [group.map((s) => s.comp)])),
+  );
+  return answers.flat().some(Boolean);
+}
+
+const hostRange = (hosts: { name?: string; host?: string }[]) => {
+  const names = hosts.map((h) => h.name ?? h.host ?? '?');
+  return names.length <= 3 ? names.join(', ') : `${names[0]} … ${names[names.length - 1]} (${names.length} hosts)`;
+};
+
 async function controlPlaneRollout(progress: Progress, steps: HostSteps[]): Promise<ComponentRollout> {
-  const running = await Promise.all(steps.map((s) => act.componentRunning.executeWithOptions(withSummary(quick, `${s.comp.target.host}: is the dashboard running?`), [s.comp])));
-  const rolling = running.some(Boolean);
+  const rolling = await anyRunning(steps, 'dashboard');
   const hosts: HostRollout[] = [];
   if (rolling) {
     for (const s of steps) hosts.push(await progress.host('control-plane', s.comp.target.host, () => rolloutHost(s.pkg, s.comp), describeHost));
@@ -303,8 +320,7 @@ async function controlPlaneRollout(progress: Progress, steps: HostSteps[]): Prom
  * plane: batches of data_plane.batch_size, one after another, stopping once failures exceed the budget.
  */
 async function dataPlaneRollout(progress: Progress, spec: ClusterSpec, steps: HostSteps[]): Promise<ComponentRollout> {
-  const running = await Promise.all(steps.map((s) => act.componentRunning.executeWithOptions(withSummary(quick, `${s.comp.target.host}: is the gateway running?`), [s.comp])));
-  const rolling = running.some(Boolean);
+  const rolling = await anyRunning(steps, 'gateway');
   const budget = spec.dataPlane.failureBudget;
   const size = rolling ? Math.min(spec.dataPlane.batchSize, MAX_BATCH) : MAX_BATCH;
   const groups = batches(steps, size);

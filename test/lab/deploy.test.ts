@@ -13,10 +13,10 @@ import { createClient, temporalSettings } from '../../src/client';
 import { http, looksLikeUpstream } from '../../src/reconcile/http';
 import { workflowSource } from '../../src/worker';
 import type { RunProgress } from '../../src/workflows/progress';
-import type { DeployResult } from '../../src/workflows/types';
+import type { DeployResult, FailoverCheck } from '../../src/workflows/types';
 import { cli, startWorker, temporalEnv, type WorkerProcess } from '../support/cli';
 import { eventually, hostOf, labSkip, ssh, sshOk, testLab } from '../support/lab';
-import { repoRoot } from '../support/paths';
+import { quietRuntime } from '../support/temporal';
 
 const lab = testLab('deploy');
 const env = temporalEnv(`api7-ha-lab-deploy-${process.pid}`);
@@ -144,7 +144,7 @@ void describe('deploy on the lab', { skip: labSkip }, () => {
         .split('\n')
         .filter((l) => l && !l.endsWith(' config-check')); // HAProxy's throwaway `haproxy -c` containers
       // `docker compose down` + `up` of the failover check's gateway and dashboard victims creates anew.
-      const restarted = result.failover!.checks.filter((c) => (c.name === 'dp-node-loss' || c.name === 'cp-node-loss') && c.victim === h.name).length;
+      const restarted: number = result.failover!.checks.filter((c: FailoverCheck) => (c.name === 'dp-node-loss' || c.name === 'cp-node-loss') && c.victim === h.name).length;
       assert.equal(creates.length, expected + restarted, `${h.name}: containers created ${creates.join(', ')}`);
     }
   });
@@ -192,9 +192,9 @@ void describe('deploy on the lab', { skip: labSkip }, () => {
   });
 
   void it('replays the recorded deploy histories against the current workflow code', async () => {
+    quietRuntime();
     const hs = await Promise.all(histories.map(async (h) => ({ workflowId: h.id, history: await client.workflow.getHandle(h.id, h.runId).fetchHistory() })));
     assert.ok(hs.length >= 2);
     for await (const r of Worker.runReplayHistories({ ...workflowSource() }, hs)) assert.equal(r.error, undefined, `${r.workflowId}: ${String(r.error)}`);
-    void repoRoot;
   });
 });

@@ -1,12 +1,21 @@
 // A real Temporal server for tests: the one the suite started (TEMPORAL_ADDRESS, see scripts/test.sh),
 // or, when a file runs alone, a dev server of our own from the installed CLI on free ports.
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker, type WorkerOptions } from '@temporalio/worker';
+import { DefaultLogger, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
+
+// Workers started by tests log at WARN: their INFO lines would bury the test output.
+let quiet = false;
+export function quietRuntime(): void {
+  if (quiet) return;
+  quiet = true;
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+}
 import { workflowSource } from '../../src/worker';
 import { searchAttributes } from '../../src/workflows/search-attributes';
 import { temporalBin } from './paths';
 
 export async function testEnv(): Promise<TestWorkflowEnvironment> {
+  quietRuntime();
   const address = process.env['TEMPORAL_ADDRESS'];
   if (address) return TestWorkflowEnvironment.createFromExistingServer({ address });
   return TestWorkflowEnvironment.createLocal({

@@ -1,0 +1,330 @@
+// `npm run bench [-- --quick]`: where a deploy's time goes, how it grows with hosts, and how it
+// compares, in one run on the same lab, with the runbook run by hand as a script and with a direct
+// (non-durable) run of the same commands. Writes bench/results/<timestamp>.json and prints Markdown.
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { Lab, type LabInfo } from '../lab/lab';
+import { inspectArtifacts } from '../src/artifacts/inspect';
+import { loadInventory, parseInventory } from '../src/inventory/load';
+import type { Role } from '../src/inventory/model';
+import { artifactPaths } from '../src/plan/inputs';
+import { planDeployment } from '../src/plan/plan';
+import { factsOf, productProfile } from '../src/products';
+import { HostExecutor } from '../src/remote/executor';
+import { SshPool } from '../src/remote/ssh';
+import type { DrillJournal } from '../src/drills/journal';
+import type { DeployResult } from '../src/workflows/types';
+import { directDeploy } from './direct';
+
+const ROOT = join(__dirname, '..', '..');
+const quick = process.argv.includes('--quick');
+const address = process.env['TEMPORAL_ADDRESS'];
+if (!address) throw new Error('TEMPORAL_ADDRESS is not set: run through `npm run bench` (it starts a Temporal dev server)');
+const queue = `api7-ha-bench-${process.pid}`;
+const env = { ...process.env, TEMPORAL_ADDRESS: address, TEMPORAL_TASK_QUEUE: queue };
+const cliBin = join(ROOT, 'bin', 'api7-ha.js');
+const log = (s: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${s}\n`);
+const secs = (ms: number) => Math.round(ms) / 1000;
+
+function run(file: string, args: string[], extraEnv: NodeJS.ProcessEnv = {}, timeoutMs = 1_800_000): Promise<{ code: number; stdout: string; stderr: string; ms: number }> {
+  const t0 = performance.now();
+  return new Promise((resolve) =>
+    execFile(file, args, { env: { ...env, ...extraEnv }, timeout: timeoutMs, maxBuffer: 256 << 20 }, (err, stdout, stderr) =>
+      resolve({ code: err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0, stdout, stderr, ms: performance.now() - t0 }),
+    ),
+  );
+}
+
+/** A worker in its own process, as operators run it; its peak memory is read from /proc. */
+async function startWorker(): Promise<{ child: ChildProcess; peakRssMiB: () => number; stop: (sig?: NodeJS.Signals) => Promise<void> }> {
+  const child = spawn(process.execPath, [cliBin, 'worker'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  while (!/state: 'RUNNING'/.test(out)) {
+    if (child.exitCode !== null) throw new Error(`worker exited: ${out}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return {
+    child,
+    peakRssMiB: () => {
+      const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
+      return m ? Math.round(Number(m[1]) / 1024) : 0;
+    },
+    stop: async (sig = 'SIGTERM') => {
+      if (child.exitCode === null && child.signalCode === null) child.kill(sig);
+      await exited;
+    },
+  };
+}
+
+type RunResult = DeployResult & { workflowId: string; runId: string };
+
+async function deploy(inventory: string, extra: string[] = []): Promise<{ ms: number; result: RunResult }> {
+  const r = await run(process.execPath, [cliBin, 'deploy', '-i', inventory, '--wait', '--json', '--failover', 'never', ...extra]);
+  if (r.code !== 0) throw new Error(`deploy failed: ${r.stderr.slice(-2000)}`);
+  return { ms: r.ms, result: JSON.parse(r.stdout) as RunResult };
+}
+
+async function freshLab(lab: Lab, gateways: number): Promise<LabInfo> {
+  await lab.down();
+  return lab.up({ gateways });
+}
+
+/** Events in a run's history and in its children's (data plane batches, failover). */
+async function historyEvents(client: Client, workflowId: string, runId: string): Promise<{ parent: number; children: number[] }> {
+  const h = await client.workflow.getHandle(workflowId, runId).fetchHistory();
+  const events = h.events ?? [];
+  const childIds = events.map((e) => e.childWorkflowExecutionStartedEventAttributes?.workflowExecution).filter((x): x is { workflowId: string; runId: string } => !!x?.workflowId);
+  const children = await Promise.all(childIds.map(async (c) => ((await client.workflow.getHandle(c.workflowId, c.runId).fetchHistory()).events ?? []).length));
+  return { parent: events.length, children };
+}
+
+function machine() {
+  const cpu = cpus();
+  const kernel = readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim();
+  const os = /PRETTY_NAME="([^"]+)"/.exec(readFileSync('/etc/os-release', 'utf8'))?.[1] ?? 'Linux';
+  return { cpu: cpu[0]?.model ?? 'unknown', cores: cpu.length, memoryGiB: Math.round(totalmem() / 2 ** 30), os, kernel, node: process.version };
+}
+
+async function sshBench(info: LabInfo, n: number): Promise<Record<string, number>> {
+  const { spec } = loadInventory(info.inventoryPath);
+  const target = spec.hosts[0]!.ssh;
+  const pool = new SshPool();
+  const x = new HostExecutor(target, pool, 'apply', {});
+  const cmd = { argv: ['true'], mutates: false, sudo: false, describe: 'true' };
+  await x.run(cmd);
+  let t0 = performance.now();
+  for (let i = 0; i < n; i++) await x.run(cmd);
+  const pooledSeq = n / ((performance.now() - t0) / 1000);
+  t0 = performance.now();
+  await Promise.all(Array.from({ length: n }, () => x.run(cmd)));
+  const pooledPar = n / ((performance.now() - t0) / 1000);
+  await pool.closeAll();
+  const m = Math.max(5, Math.floor(n / 4));
+  t0 = performance.now();
+  for (let i = 0; i < m; i++) {
+    const p = new SshPool();
+    await new HostExecutor(target, p, 'apply', {}).run(cmd);
+    await p.closeAll();
+  }
+  const fresh = m / ((performance.now() - t0) / 1000);
+  return { pooledSequentialPerS: Math.round(pooledSeq), pooledConcurrentPerS: Math.round(pooledPar), newConnectionPerS: Math.round(fresh * 10) / 10, ratio: Math.round((pooledSeq / fresh) * 10) / 10 };
+}
+
+function generatedInventory(info: LabInfo, hosts: number): string {
+  const text = readFileSync(info.inventoryPath, 'utf8');
+  const lines = [
+    '  - { name: e1, address: 10.200.0.1, roles: [etcd, control_plane] }',
+    '  - { name: e2, address: 10.200.0.2, roles: [etcd, control_plane] }',
+    '  - { name: e3, address: 10.200.0.3, roles: [etcd] }',
+    '  - { name: lb, address: 10.200.0.4, roles: [load_balancer] }',
+    ...Array.from({ length: hosts - 4 }, (_, i) => `  - { name: gw${i + 1}, address: 10.201.${Math.floor(i / 250)}.${(i % 250) + 1}, roles: [data_plane] }`),
+  ];
+  return text.replace(/^hosts:\n(?: {2}- .*\n)+/m, `hosts:\n${lines.join('\n')}\n`);
+}
+
+async function planning(info: LabInfo, hosts: number) {
+  const text = generatedInventory(info, hosts);
+  const artifacts = await inspectArtifacts(artifactPaths(loadInventory(info.inventoryPath).spec));
+  const times: number[] = [];
+  let commands = 0;
+  for (let i = 0; i < 5; i++) {
+    const t0 = performance.now();
+    const { spec } = parseInventory(text, info.inventoryPath);
+    const report = await planDeployment(spec, factsOf(productProfile(spec.product)), { mode: 'simulate', artifacts });
+    times.push(performance.now() - t0);
+    commands = report.changes;
+  }
+  times.sort((a, b) => a - b);
+  return { hosts, medianMs: Math.round(times[2]!), plannedChanges: commands };
+}
+
+async function main() {
+  const results: Record<string, unknown> = { startedAt: new Date().toISOString(), quick, machine: machine() };
+  const connection = await Connection.connect({ address });
+  const client = new Client({ connection });
+  const lab = new Lab({ dir: join(ROOT, '.lab-bench'), log: () => undefined });
+  let worker = await startWorker();
+  try {
+    // 1-4. Full deploy (phases), converged re-run, direct lower bound, runbook script: same layout, fresh labs.
+    log('api7-ha: first deploy on a fresh 7-host lab');
+    let info = await freshLab(lab, 2);
+    const first = await deploy(info.inventoryPath);
+    const firstEvents = await historyEvents(client, first.result.workflowId, first.result.runId);
+    log('api7-ha: converged re-run');
+    const rerun = await deploy(info.inventoryPath);
+    const workerRss = worker.peakRssMiB();
+
+    if (!quick) {
+      log('ssh: pooled vs new connection per command');
+      results['ssh'] = await sshBench(info, 400);
+      log('drill: default scenarios');
+      const d = await run(process.execPath, [cliBin, 'drill', '-i', info.inventoryPath, '--wait', '--json']);
+      const j = JSON.parse(d.stdout) as DrillJournal;
+      results['drill'] = {
+        verdict: j.verdict,
+        score: j.score,
+        scenarios: j.scenarios.map((s) => ({
+          id: s.id,
+          victim: s.victim?.host,
+          status: s.status,
+          dpRatePerS: s.metrics.probes.dp?.achievedRatePerS,
+          cpRatePerS: s.metrics.probes.cp?.achievedRatePerS,
+          dpOutageMs: s.metrics.probes.dp?.longestOutageMs,
+          cpOutageMs: s.metrics.probes.cp?.longestOutageMs,
+          detectMs: s.metrics.detectMs,
+          recoverMs: s.metrics.recoverMs,
+          cpWriteRecoveryMs: s.metrics.cpWriteRecoveryMs,
+        })),
+      };
+    } else {
+      results['ssh'] = await sshBench(info, 40);
+    }
+
+    log('direct lower bound (same commands, no Temporal) on a fresh lab');
+    info = await freshLab(lab, 2);
+    const { spec } = loadInventory(info.inventoryPath);
+    const direct = await directDeploy(spec, factsOf(productProfile(spec.product)));
+
+    log('runbook script (bench/runbook.sh) on a fresh lab');
+    info = await freshLab(lab, 2);
+    const s = loadInventory(info.inventoryPath).spec;
+    const ips = (role: Role) => s.hosts.filter((h) => h.roles.includes(role)).map((h) => h.address).join(' ');
+    const rb = await run('bash', [join(ROOT, 'bench', 'runbook.sh')], {
+      ETCD_IPS: ips('etcd'),
+      CP_IPS: ips('control_plane'),
+      DP_IPS: ips('data_plane'),
+      LB_IP: ips('load_balancer'),
+      UPSTREAM: s.verification.upstream ?? '',
+      CLUSTER_ID: s.cluster.clusterId,
+      SSH_KEY: info.sshKey,
+      KNOWN_HOSTS: info.knownHosts,
+      ETCD_TAR: s.packages.etcdImage.tarball ?? '',
+      HAPROXY_TAR: s.packages.haproxyImage?.tarball ?? '',
+      CP_PKG: s.packages.controlPlane,
+      DP_PKG: s.packages.dataPlane,
+      SECRET_FILE: join(info.dir, 'secrets', 'dashboard-secret'),
+      ADMIN_PASSWORD_FILE: join(info.dir, 'secrets', 'admin-password'),
+    });
+    if (rb.code !== 0) throw new Error(`runbook.sh failed: ${rb.stderr.slice(-2000)}`);
+
+    results['deploy'] = {
+      api7ha: { ms: Math.round(first.ms), phases: first.result.durationsMs, historyEvents: firstEvents },
+      convergedRerun: { ms: Math.round(rerun.ms), phases: rerun.result.durationsMs, changed: rerun.result.changed },
+      direct: { ms: direct.totalMs, phases: direct.phases },
+      runbookScript: { ms: Math.round(rb.ms) },
+      ratios: {
+        api7haOverDirect: Math.round((first.ms / direct.totalMs) * 100) / 100,
+        api7haOverRunbook: Math.round((first.ms / rb.ms) * 100) / 100,
+        rerunOverFirst: Math.round((rerun.ms / first.ms) * 100) / 100,
+      },
+      workerPeakRssMiB: workerRss,
+    };
+
+    // 5. Resume: the worker killed in the control plane rollout and started again.
+    if (!quick) {
+      log('resume: worker killed during the control plane rollout');
+      info = await freshLab(lab, 2);
+      const t0 = performance.now();
+      const started = await run(process.execPath, [cliBin, 'deploy', '-i', info.inventoryPath, '--json', '--failover', 'never']);
+      const { workflowId, runId } = JSON.parse(started.stdout) as { workflowId: string; runId: string };
+      const handle = client.workflow.getHandle(workflowId, runId);
+      for (;;) {
+        const p = await handle.query<{ phase: string }>('progress').catch(() => undefined);
+        if (p?.phase === 'control-plane') break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      await worker.stop('SIGKILL');
+      const killedAt = performance.now();
+      worker = await startWorker();
+      await handle.result();
+      const total = performance.now() - t0;
+      results['resume'] = { totalMs: Math.round(total), firstDeployMs: Math.round(first.ms), lostMs: Math.round(total - first.ms), afterKillMs: Math.round(performance.now() - killedAt) };
+    }
+
+    // 6. Scale: the data plane rollout to more gateways (first install, all at once).
+    const sizes = quick ? [2] : [2, 5, 10, 20];
+    const scale: Record<string, unknown>[] = [];
+    for (const n of sizes) {
+      log(`scale: ${n} gateways`);
+      await worker.stop();
+      worker = await startWorker();
+      info = await freshLab(lab, n);
+      const d = await deploy(info.inventoryPath);
+      const ev = await historyEvents(client, d.result.workflowId, d.result.runId);
+      const dpChildren = ev.children.reduce((a, b) => a + b, 0);
+      scale.push({ gateways: n, deployMs: Math.round(d.ms), dataPlaneMs: d.result.durationsMs['data-plane'], workerPeakRssMiB: worker.peakRssMiB(), parentEvents: ev.parent, childEvents: ev.children, eventsPerGateway: Math.round((dpChildren / n) * 10) / 10 });
+    }
+    results['scale'] = scale;
+
+    // 9. Planning without SSH.
+    log('planning: validate and plan a generated inventory (simulated fresh hosts)');
+    results['planning'] = await planning(info, quick ? 100 : 1000);
+  } finally {
+    await worker.stop();
+    await lab.down();
+    await connection.close();
+  }
+  results['endedAt'] = new Date().toISOString();
+  const dir = join(ROOT, 'bench', 'results');
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `${String(results['startedAt']).replace(/[:.]/g, '-')}${quick ? '-quick' : ''}.json`);
+  writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
+  process.stdout.write(`${markdown(results)}\n\nraw: ${file}\n`);
+}
+
+function markdown(r: Record<string, unknown>): string {
+  const m = r['machine'] as ReturnType<typeof machine>;
+  const d = r['deploy'] as {
+    api7ha: { ms: number; phases: Record<string, number>; historyEvents: { parent: number; children: number[] } };
+    convergedRerun: { ms: number; changed: boolean };
+    direct: { ms: number; phases: Record<string, number> };
+    runbookScript: { ms: number };
+    ratios: { api7haOverDirect: number; api7haOverRunbook: number; rerunOverFirst: number };
+    workerPeakRssMiB: number;
+  };
+  const scale = r['scale'] as { gateways: number; deployMs: number; dataPlaneMs: number; workerPeakRssMiB: number; parentEvents: number; childEvents: number[]; eventsPerGateway: number }[];
+  const ssh = r['ssh'] as Record<string, number>;
+  const plan = r['planning'] as { hosts: number; medianMs: number; plannedChanges: number };
+  const resume = r['resume'] as { totalMs: number; lostMs: number } | undefined;
+  const drill = r['drill'] as { scenarios: { id: string; victim?: string; dpRatePerS?: number; cpRatePerS?: number; dpOutageMs?: number; cpOutageMs?: number; detectMs?: number; recoverMs?: number; cpWriteRecoveryMs?: number }[] } | undefined;
+  const ok = (v: boolean) => (v ? 'met' : '**missed**');
+  const dp2 = scale.find((s) => s.gateways === 2)?.dataPlaneMs;
+  const dp20 = scale.find((s) => s.gateways === 20)?.dataPlaneMs;
+  const lines = [
+    `Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.os}, kernel ${m.kernel}, Node ${m.node}${r['quick'] ? ' (quick run)' : ''}`,
+    '',
+    '| What | Measured | Target |',
+    '|---|---|---|',
+    `| Full deploy, api7-ha (7 hosts, no failover checks) | ${secs(d.api7ha.ms)} s | |`,
+    `| Direct lower bound (same commands, no Temporal) | ${secs(d.direct.ms)} s | |`,
+    `| Runbook as a shell script (sequential ssh) | ${secs(d.runbookScript.ms)} s | |`,
+    `| api7-ha / direct | ${d.ratios.api7haOverDirect} | <= 1.15: ${ok(d.ratios.api7haOverDirect <= 1.15)} |`,
+    `| api7-ha / runbook script | ${d.ratios.api7haOverRunbook} | <= 0.5: ${ok(d.ratios.api7haOverRunbook <= 0.5)} |`,
+    `| Converged re-run | ${secs(d.convergedRerun.ms)} s (${Math.round(d.ratios.rerunOverFirst * 100)} % of first; changed: ${d.convergedRerun.changed}) | <= 10 %: ${ok(d.ratios.rerunOverFirst <= 0.1)} |`,
+    ...(resume ? [`| Resume after SIGKILL of the worker in the CP rollout | ${secs(resume.totalMs)} s total, ${secs(resume.lostMs)} s lost | |`] : []),
+    ...scale.map((s) => `| DP rollout, ${s.gateways} gateways | ${secs(s.dataPlaneMs)} s (deploy ${secs(s.deployMs)} s, worker peak ${s.workerPeakRssMiB} MiB, history ${s.parentEvents} parent + ${s.childEvents.join('/')} child events, ${s.eventsPerGateway}/gateway) | |`),
+    ...(dp2 && dp20 ? [`| DP rollout 20 vs 2 gateways | ${Math.round((dp20 / dp2) * 100) / 100} x | <= 3 x: ${ok(dp20 / dp2 <= 3)} |`] : []),
+    `| SSH commands/s: pooled sequential / pooled x8 / new connection each | ${ssh['pooledSequentialPerS']} / ${ssh['pooledConcurrentPerS']} / ${ssh['newConnectionPerS']} (pooled ${ssh['ratio']} x faster) | |`,
+    `| Plan ${plan.hosts} hosts without SSH (validate + plan, median of 5) | ${plan.medianMs} ms (${plan.plannedChanges} planned changes) | <= 1 s: ${ok(plan.medianMs <= 1000)} |`,
+    '',
+    `Deploy phases (ms), api7-ha vs direct: ${Object.keys(d.api7ha.phases).map((k) => `${k} ${d.api7ha.phases[k]}/${d.direct.phases[k] ?? '-'}`).join(', ')}`,
+    `History of the first deploy: ${d.api7ha.historyEvents.parent} events in the parent, ${d.api7ha.historyEvents.children.join(' + ') || 0} in children.`,
+  ];
+  if (drill) {
+    lines.push('', '| Drill scenario | Victim | DP probes/s | CP probes/s | DP outage | CP outage | Detect | Recover | CP write recovery |', '|---|---|---|---|---|---|---|---|---|');
+    for (const s of drill.scenarios)
+      lines.push(`| ${s.id} | ${s.victim ?? '-'} | ${s.dpRatePerS ?? '-'} | ${s.cpRatePerS ?? '-'} | ${s.dpOutageMs ?? '-'} ms | ${s.cpOutageMs ?? '-'} ms | ${s.detectMs ?? '-'} ms | ${s.recoverMs ?? '-'} ms | ${s.cpWriteRecoveryMs ?? '-'} ms |`);
+  }
+  return lines.join('\n');
+}
+
+main().catch((e: unknown) => {
+  console.error(e);
+  process.exit(1);
+});
