@@ -24,6 +24,7 @@ import type { StepContext } from '../src/reconcile/context';
 import * as etcd from '../src/reconcile/etcd';
 import { ensureLoadBalancer, waitLoadBalancersServing } from '../src/reconcile/loadbalancer';
 import { preflightHost } from '../src/reconcile/preflight';
+import { ensureImage } from '../src/reconcile/images';
 import { ensureProbeRoute, verifyPropagation } from '../src/reconcile/verify';
 import { HostExecutor } from '../src/remote/executor';
 import { SshPool } from '../src/remote/ssh';
@@ -44,10 +45,30 @@ export async function directDeploy(spec: ClusterSpec, product: ProductFacts): Pr
   const start = performance.now();
   const stamp = new Date().toISOString();
   try {
-    const artifacts = await phase('packages', () => inspectArtifacts(artifactPaths(spec)));
-    const reports = await phase('preflight', () => Promise.all(spec.hosts.map((h) => preflightHost(ctxFor(h.ssh), preflightInput(spec, h, product, false)))));
+    const [artifacts, reports] = await Promise.all([
+      phase('packages', () => inspectArtifacts(artifactPaths(spec))),
+      phase('preflight', () => Promise.all(spec.hosts.map((h) => preflightHost(ctxFor(h.ssh), preflightInput(spec, h, product, false))))),
+    ]);
     const compose = new Map(reports.map((r) => [r.host, r.facts.compose ?? 'plugin'] as const));
     const etcdImage = imageDelivery(spec, spec.packages.etcdImage, artifacts.etcdImage);
+    const lbImage = imageDelivery(spec, spec.packages.haproxyImage!, artifacts.haproxyImage);
+    const steps = (c: Component, hosts: ClusterSpec['hosts']) => {
+      const pkg = c === 'control_plane' ? artifacts.controlPlane : artifacts.dataPlane;
+      return hosts.map((h) => ({ h, ps: packageStep(spec, h, c, pkg), cs: componentStep(spec, h, c, pkg, compose.get(h.name) ?? 'plugin', stamp) }));
+    };
+    const cp = steps('control_plane', controlPlaneHosts(spec));
+    const dp = steps('data_plane', dataPlaneHosts(spec));
+    // As the workflow: deliver packages and images while etcd boots.
+    const delivery = phase('delivery', () =>
+      Promise.all([
+        ...[...cp, ...dp].map(async ({ h, ps }) => {
+          const ctx = ctxFor(h.ssh);
+          await component.uploadPackage(ctx, ps);
+          await component.installPackage(ctx, ps);
+        }),
+        ...loadBalancerHosts(spec).map((h) => ensureImage(ctxFor(h.ssh), lbImage)),
+      ]),
+    );
     await phase('etcd-bootstrap', () =>
       Promise.all(
         etcdMembers(spec).map((h) => {
@@ -57,30 +78,24 @@ export async function directDeploy(spec: ClusterSpec, product: ProductFacts): Pr
       ),
     );
     await phase('quorum-check', () => etcd.waitForQuorum({ heartbeat: () => undefined }, (t) => new HostExecutor(t, pool, 'apply', spec.secrets), quorumCheckInput(spec)));
-    const rollout = (c: Component, hosts: ClusterSpec['hosts']) =>
+    await delivery;
+    const activate = (list: typeof cp) =>
       Promise.all(
-        hosts.map(async (h) => {
-          const pkg = c === 'control_plane' ? artifacts.controlPlane : artifacts.dataPlane;
+        list.map(async ({ h, cs }) => {
           const ctx = ctxFor(h.ssh);
-          const ps = packageStep(spec, h, c, pkg);
-          const cs = componentStep(spec, h, c, pkg, compose.get(h.name) ?? 'plugin', stamp);
-          await component.uploadPackage(ctx, ps);
-          await component.installPackage(ctx, ps);
           const cfg = await component.configureComponent(ctx, cs);
           await component.startComponent(ctx, cs, cfg.changed);
           await component.waitComponentHealthy(ctx, cs);
         }),
       );
-    await phase('control-plane', () => rollout('control_plane', controlPlaneHosts(spec)));
+    const endpoints = endpointsOf(spec);
+    const lbs = phase('load-balancers', () => Promise.all(loadBalancerHosts(spec).map((h) => ensureLoadBalancer(ctxFor(h.ssh), loadBalancerInput(spec, h, lbImage, product, stamp)))));
+    await phase('control-plane', () => activate(cp));
     const probe = probeSettings(spec);
     await ensureProbeRoute({ heartbeat: () => undefined }, apiTarget(spec, `http://${controlPlaneHosts(spec)[0]!.address}:${product.controlPlane.port}`), probe);
-    await phase('data-plane', () => rollout('data_plane', dataPlaneHosts(spec)));
-    const endpoints = endpointsOf(spec);
-    await phase('load-balancers', async () => {
-      const img = imageDelivery(spec, spec.packages.haproxyImage!, artifacts.haproxyImage);
-      await Promise.all(loadBalancerHosts(spec).map((h) => ensureLoadBalancer(ctxFor(h.ssh), loadBalancerInput(spec, h, img, product, stamp))));
-      await waitLoadBalancersServing({ heartbeat: () => undefined }, endpoints, { cpHealthPath: product.controlPlane.health.path, probe }, 120);
-    });
+    await phase('data-plane', () => activate(dp));
+    await lbs;
+    await waitLoadBalancersServing({ heartbeat: () => undefined }, endpoints, { cpHealthPath: product.controlPlane.health.path, probe }, 120);
     await phase('verification', () => verifyPropagation({ heartbeat: () => undefined }, apiTarget(spec, endpoints.controlPlane), endpoints, probe, 'direct', 60));
     return { totalMs: Math.round(performance.now() - start), phases };
   } finally {

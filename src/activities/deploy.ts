@@ -9,6 +9,7 @@ import type {
   ComponentStep,
   Endpoints,
   EtcdMemberStep,
+  ImageDelivery,
   LoadBalancerStep,
   PackageStep,
   PreflightInput,
@@ -16,6 +17,7 @@ import type {
 } from '../plan/inputs';
 import * as component from '../reconcile/component';
 import * as etcd from '../reconcile/etcd';
+import { ensureImage } from '../reconcile/images';
 import { ensureLoadBalancer as ensureLb, waitLoadBalancersServing } from '../reconcile/loadbalancer';
 import { preflightHost as preflight } from '../reconcile/preflight';
 import { ensureProbeRoute as ensureRoute, verifyPropagation as verify, type ProbeSettings } from '../reconcile/verify';
@@ -51,6 +53,11 @@ export function deployActivities(deps: ActivityDeps) {
 
     async uploadPackage(step: PackageStep) {
       return host(step.target, step.secrets, (ctx) => component.uploadPackage(ctx, step));
+    },
+
+    /** An image tarball to a host and `docker load`, unless the host has the image's ID already. */
+    async deliverImage(step: { target: SshTarget; secrets: PackageStep['secrets']; image: ImageDelivery }) {
+      return host(step.target, step.secrets, (ctx) => ensureImage(ctx, step.image));
     },
 
     async installPackage(step: PackageStep) {

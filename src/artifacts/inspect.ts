@@ -6,6 +6,7 @@
 // ("<hex>.json" in the classic format, "blobs/sha256/<hex>" in the OCI layout of Docker 25+).
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -148,17 +149,34 @@ export async function inspectImageTarball(path: string): Promise<ImageFacts> {
   return { sha256: facts.sha256, id: first.id, fileName: facts.fileName };
 }
 
+/**
+ * Facts of a file, remembered by the worker while the file is unchanged (same inode, size and
+ * modification time, as make and rsync judge it): a re-run does not hash 40 MB of packages again.
+ */
+const remembered = new Map<string, Promise<unknown>>();
+async function unchanged<T>(path: string, kind: string, read: () => Promise<T>): Promise<T> {
+  const st = await stat(path);
+  const key = `${kind}\0${path}\0${st.ino}\0${st.size}\0${st.mtimeMs}`;
+  let hit = remembered.get(key) as Promise<T> | undefined;
+  if (!hit) {
+    hit = read();
+    remembered.set(key, hit);
+    hit.catch(() => remembered.delete(key));
+  }
+  return hit;
+}
+
 /** Everything the run records about the operator's files, read once on the worker (or by --plan). */
 export async function inspectArtifacts(paths: ArtifactPaths, onFile: (path: string) => void = () => undefined): Promise<ArtifactFacts> {
   const pkg = async (p: string): Promise<PackageInfo> => {
     onFile(p);
-    const f = await inspectPackage(p);
+    const f = await unchanged(p, 'package', () => inspectPackage(p));
     return { localPath: p, fileName: f.fileName, sha256: f.sha256, topDir: f.topDir, files: f.files, images: f.images };
   };
   const img = async (p: string | undefined) => {
     if (!p) return undefined;
     onFile(p);
-    return inspectImageTarball(p);
+    return unchanged(p, 'image', () => inspectImageTarball(p));
   };
   const [controlPlane, dataPlane, etcdImage, haproxyImage] = await Promise.all([pkg(paths.controlPlane), pkg(paths.dataPlane), img(paths.etcdImage), img(paths.haproxyImage)]);
   return { controlPlane, dataPlane, ...(etcdImage ? { etcdImage } : {}), ...(haproxyImage ? { haproxyImage } : {}) };

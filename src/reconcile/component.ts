@@ -142,7 +142,7 @@ export function variantOf(x: HostExecutor, step: Pick<ComponentStep, 'compose'>)
       const plugin = await x.run(compose.detectPlugin());
       if (plugin.code === 0 && /\d/.test(plugin.stdout)) return 'plugin';
       const standalone = await x.run(compose.detectStandalone());
-      if (standalone.code === 0 && /\d/.test(standalone.stdout)) return 'standalone';
+      if (standalone.code === 0 && standalone.stdout.trim()) return 'standalone';
       throw new PermanentError(`${x.host}: neither docker compose nor docker-compose is installed`);
     })();
     detected.set(x, v);
@@ -164,7 +164,7 @@ export interface ServiceState {
 
 export async function serviceState(ctx: StepContext, step: ComponentStep): Promise<ServiceState> {
   const x = ctx.exec;
-  const ids = (await x.output(compose.ps(await variantOf(x, step), composeProject(step), serviceOf(step)))) ?? '';
+  const ids = (await x.output(compose.ps(composeProject(step), serviceOf(step)))) ?? '';
   const id = ids.split('\n').map((s) => s.trim()).filter(Boolean)[0];
   if (!id) return { running: false };
   const c = await inspectContainer(x, id);

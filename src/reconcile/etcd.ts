@@ -13,7 +13,7 @@ import type { EtcdMemberStep, QuorumCheckInput, TlsFiles } from '../plan/inputs'
 import type { HostExecutor } from '../remote/executor';
 import { PermanentError, pollUntil, type StepContext } from './context';
 import { ensureImage, type ImageResult } from './images';
-import { configHash, inspectContainer, staysUp } from './containers';
+import { configHash, inspectContainer } from './containers';
 
 export { canonicalJson, configHash, inspectContainer, type ContainerState } from './containers';
 
@@ -78,7 +78,7 @@ export async function ensureMember(ctx: StepContext, step: EtcdMemberStep, stamp
     // "existing"; bootstrapping it again would fail ("member has already been bootstrapped").
     const bootstrapped = (await x.run(files.isDir(`${m.dataDir}/member`))).code === 0;
     await x.run(etcd.runMember(m, bootstrapped ? 'existing' : 'new', hash));
-    await staysUp(ctx, m.containerName);
+    // No wait here: a member that crash-loops is caught by the quorum check (crashLoops below).
     return result('created', image, bootstrapped ? 'rejoined with its existing data dir' : undefined);
   }
   if (current.labels[docker.LABELS.configHash] !== hash) {
@@ -87,7 +87,6 @@ export async function ensureMember(ctx: StepContext, step: EtcdMemberStep, stamp
   }
   if (!current.running) {
     await x.run(docker.start(m.containerName));
-    await staysUp(ctx, m.containerName);
     return result('started', image);
   }
   return result('unchanged', image);
@@ -252,10 +251,12 @@ export async function readQuorum(execFor: (t: SshTarget) => HostExecutor, input:
     const x = execFor(via.target);
     const t: etcd.EtcdctlTarget = { ...input.etcdctl, containerName: via.containerName };
     try {
-      const health = await x.run(etcd.endpointHealth(t));
-      const status = await x.run(etcd.endpointStatus(t));
-      const alarms = await x.run({ ...etcd.alarmList(t), okExit: [0, 1] });
-      const members = await x.run({ ...etcd.memberList(t), okExit: [0, 1] });
+      const [health, status, alarms, members] = await Promise.all([
+        x.run(etcd.endpointHealth(t)),
+        x.run(etcd.endpointStatus(t)),
+        x.run({ ...etcd.alarmList(t), okExit: [0, 1] }),
+        x.run({ ...etcd.memberList(t), okExit: [0, 1] }),
+      ]);
       const report = judgeQuorum(input, { health: health.stdout, status: status.stdout, alarms: alarms.code === 0 ? alarms.stdout : '', members: members.stdout });
       if (alarms.code !== 0) {
         report.problems.push('alarm list did not answer');
@@ -269,11 +270,25 @@ export async function readQuorum(execFor: (t: SshTarget) => HostExecutor, input:
   return { healthy: false, problems: [`no member container answered: ${errors.join('; ')}`], members: [] };
 }
 
+/** A member container that keeps restarting will not join by waiting: report it with its logs. */
+async function crashLoops(execFor: (t: SshTarget) => HostExecutor, input: QuorumCheckInput): Promise<void> {
+  for (const via of input.via) {
+    const x = execFor(via.target);
+    const c = await inspectContainer(x, via.containerName).catch(() => undefined);
+    if (c && !c.running && c.restartCount >= 3) {
+      const logs = await x.run({ ...docker.logs(via.containerName, 10), okExit: [0, 1] });
+      throw new PermanentError(`${x.host}: etcd member container keeps restarting (${c.restartCount} restarts): ${`${logs.stdout}\n${logs.stderr}`.trim().split('\n').slice(-5).join(' | ')}`, 'ContainerCrashLoop');
+    }
+  }
+}
+
 export async function waitForQuorum(ctx: Pick<StepContext, 'heartbeat' | 'signal'>, execFor: (t: SshTarget) => HostExecutor, input: QuorumCheckInput): Promise<QuorumReport> {
   let last: QuorumReport | undefined;
+  let rounds = 0;
   try {
-    return await pollUntil(ctx, 'etcd quorum', input.deadlineS * 1000, 1000, async () => {
+    return await pollUntil(ctx, 'etcd quorum', input.deadlineS * 1000, 500, async () => {
       last = await readQuorum(execFor, input);
+      if (!last.healthy && ++rounds % 4 === 0) await crashLoops(execFor, input);
       return last.healthy ? { done: true, value: last } : { done: false, reason: last.problems.join('; ') };
     });
   } catch (e) {

@@ -106,7 +106,25 @@ export async function preflightHost(ctx: StepContext, input: PreflightInput): Pr
   }
   ctx.heartbeat({ host, check: 'system' });
 
-  const [kernel, os, cpus, mem] = await Promise.all([x.output(pre.kernel()), x.output(pre.osRelease()), x.output(pre.cpus()), x.output(pre.memInfo())]);
+  // Every probe at once (the connection bounds how many channels run together); the slowest one,
+  // usually docker-compose v1 starting Python, sets the pace instead of the sum of them all.
+  const settle = <T>(p: Promise<T>): Promise<T | Error> => p.catch((e: unknown) => (e instanceof Error ? e : new Error(String(e))));
+  const probes = {
+    system: settle(Promise.all([x.output(pre.kernel()), x.output(pre.osRelease()), x.output(pre.cpus()), x.output(pre.memInfo())])),
+    docker: settle(x.run(docker.version())),
+    compose: settle(Promise.all([x.run(pre.composePlugin()), x.run(pre.composeStandalone())])),
+    sockets: settle(x.run(pre.listeningSockets())),
+    disks: settle(Promise.all(input.paths.map((p) => x.output(pre.freeDisk(p)).catch(() => undefined)))),
+    selinux: settle(x.run(fw.selinuxState())),
+    firewalld: settle(x.run(fw.firewalldState())),
+  };
+  const must = async <T>(p: Promise<T | Error>): Promise<T> => {
+    const v = await p;
+    if (v instanceof Error) throw v;
+    return v;
+  };
+
+  const [kernel, os, cpus, mem] = await must(probes.system);
   facts.kernel = kernel;
   const rel = osRelease(os ?? '');
   facts.os = rel.pretty || rel.id || 'unknown';
@@ -123,7 +141,7 @@ export async function preflightHost(ctx: StepContext, input: PreflightInput): Pr
     add('warn', 'size', `${facts.cpus ?? '?'} CPU, ${facts.memoryMiB ?? '?'} MiB: below the runbook's 2C4G per node`, 'use nodes with at least 2 CPUs and 4 GB of memory in production');
 
   // Docker engine and compose.
-  const dv = await x.run(docker.version()).catch((e: Error) => e);
+  const dv = await probes.docker;
   if (dv instanceof Error) {
     add('block', 'docker', `Docker does not answer: ${dv.message}`, `install Docker ${MIN_DOCKER} or later and start it (systemctl enable --now docker)`);
   } else {
@@ -137,20 +155,20 @@ export async function preflightHost(ctx: StepContext, input: PreflightInput): Pr
     else if (compareVersions(facts.docker.replace(/[^0-9.].*$/, ''), MIN_DOCKER) < 0)
       add('block', 'docker', `Docker ${facts.docker} is older than ${MIN_DOCKER}`, `upgrade Docker to ${MIN_DOCKER} or later`);
   }
-  const [plugin, standalone] = await Promise.all([x.run(pre.composePlugin()), x.run(pre.composeStandalone())]);
+  const [plugin, standalone] = await must(probes.compose);
   if (plugin.code === 0 && /\d/.test(plugin.stdout)) {
     facts.compose = 'plugin';
     facts.composeVersion = plugin.stdout.trim();
-  } else if (standalone.code === 0 && /\d/.test(standalone.stdout)) {
+  } else if (standalone.code === 0 && standalone.stdout.trim()) {
     facts.compose = 'standalone';
-    facts.composeVersion = standalone.stdout.trim();
+    facts.composeVersion = `v1 (${standalone.stdout.trim()})`;
   } else if (input.roles.some((r) => r === 'control_plane' || r === 'data_plane')) {
     add('block', 'compose', 'neither `docker compose` (v2 plugin) nor `docker-compose` (v1) is installed', 'install the docker compose plugin (or docker-compose)');
   }
   ctx.heartbeat({ host, check: 'ports' });
 
   // Ports: free, or held by this tool's own containers from an earlier run.
-  const listening = listeningPorts((await x.run(pre.listeningSockets())).stdout);
+  const listening = listeningPorts((await must(probes.sockets)).stdout);
   const busy = input.ports.filter((p) => listening.has(p.port));
   if (busy.length) {
     const running = await runningContainers(ctx);
@@ -166,8 +184,9 @@ export async function preflightHost(ctx: StepContext, input: PreflightInput): Pr
   }
 
   // Free disk where the data and packages go.
-  for (const path of input.paths) {
-    const df = await x.output(pre.freeDisk(path)).catch(() => undefined);
+  const disks = await must(probes.disks);
+  for (const [i, path] of input.paths.entries()) {
+    const df = disks[i];
     const availKb = df ? parseInt(df.split('\n').pop()?.trim().split(/\s+/)[3] ?? '', 10) : NaN;
     if (Number.isNaN(availKb)) continue;
     const gib = availKb / 1024 / 1024;
@@ -176,11 +195,11 @@ export async function preflightHost(ctx: StepContext, input: PreflightInput): Pr
   }
 
   // SELinux and firewalld (the runbook's security step).
-  const se = await x.run(fw.selinuxState());
+  const se = await must(probes.selinux);
   facts.selinux = se.code === 0 ? se.stdout.trim() : 'absent';
   if (facts.selinux === 'Enforcing')
     add('warn', 'selinux', 'SELinux is enforcing: bind-mounted folders need a container label', `chcon -Rt container_file_t ${input.paths.join(' ')}  (or run setenforce 0 as the runbook's lab does)`);
-  const fwState = await x.run(fw.firewalldState());
+  const fwState = await must(probes.firewalld);
   facts.firewalld = fwState.code === 127 ? 'absent' : fwState.stdout.trim() === 'running' ? 'running' : 'not running';
   if (facts.firewalld === 'running' && input.ports.length) {
     const open = new Set(((await x.output(fw.firewalldListPorts())) ?? '').split(/\s+/));

@@ -216,6 +216,9 @@ async function connectClient(target: SshTarget, cfg: { address: string; port: nu
     throw new ConnectError(failure.message, true);
   }
   await check.recordIfNew();
+  // Commands are small request/response exchanges: with Nagle's algorithm on, each one waits for a
+  // delayed ACK (~40 ms). Off, a pooled command takes a few milliseconds.
+  client.setNoDelay(true);
   // Late errors (after ready) close the connection; the pool reconnects on next use.
   client.on('error', () => undefined);
   return client;

@@ -27,6 +27,7 @@ import {
   type Component,
   type ComponentStep,
   type EtcdMemberStep,
+  type ImageDelivery,
   type PackageInfo,
 } from '../plan/inputs';
 import type { ComposeVariant } from '../commands/compose';
@@ -40,7 +41,7 @@ import { failoverVerification } from './failover-verification';
 import { acquireClusterLock, releaseClusterLock } from './cluster-lock';
 import { RUNBOOK_SCENARIOS } from '../drills/scenarios';
 import type { DrillJournal } from '../drills/journal';
-import { rolloutDataPlaneBatch, rolloutHost } from './rollout';
+import { activateHost, deliverHost, rolloutDataPlaneBatch } from './rollout';
 import type { ComponentRollout, DeployInput, DeployResult, FailoverResult, HostRollout } from './types';
 
 const act = proxyActivities<DeployActivities>(quick);
@@ -51,6 +52,7 @@ export const MAX_BATCH = 50;
 const STEPS: [string, string][] = [
   ['packages', 'Check the packages (sha256, image IDs)'],
   ['preflight', 'Preflight: SSH, Docker, compose, kernel, ports, firewall, clocks'],
+  ['delivery', 'Packages and images to every host: copy, extract, docker load (during etcd)'],
   ['etcd-bootstrap', 'etcd: data dir, image, docker run on every member'],
   ['quorum-check', 'etcd: health, status, alarms, member list'],
   ['control-plane', 'Control plane: API7-Dashboard on each node'],
@@ -89,14 +91,22 @@ export async function deployCluster(input: DeployInput): Promise<DeployResult> {
     // One deploy or drill at a time per cluster (the ID deploy-<cluster> already stops a second deploy).
     lock = await acquireClusterLock(spec.cluster.name, 'deploy');
 
-    // 1. The packages the operator received from the vendor: checksums recorded in this run.
-    const artifacts = await timed('packages', () =>
-      act.inspectArtifacts.executeWithOptions(withSummary(transfer, 'worker: sha256 and image IDs of the packages'), [artifactPaths(spec)]),
-    (a) => `${a.controlPlane.fileName}, ${a.dataPlane.fileName}`);
-
-    // 2. Preflight, all hosts at once; every problem on every host is reported together.
-    const reports = await timed('preflight', () => preflight(progress, input), (r) => `${r.length} hosts checked`);
+    // 1. The packages the operator received from the vendor: checksums recorded in this run;
+    // 2. at the same time, preflight on all hosts at once (every problem on every host, together).
+    const [artifacts, reports] = await Promise.all([
+      timed('packages', () => act.inspectArtifacts.executeWithOptions(withSummary(transfer, 'worker: sha256 and image IDs of the packages'), [artifactPaths(spec)]), (a) => `${a.controlPlane.fileName}, ${a.dataPlane.fileName}`),
+      timed('preflight', () => preflight(progress, input), (r) => `${r.length} hosts checked`),
+    ]);
     const compose = new Map(reports.map((r) => [r.host, r.facts.compose ?? 'plugin'] as const));
+
+    const cpSteps = controlPlaneHosts(spec).map((h) => hostSteps(spec, h, 'control_plane', artifacts.controlPlane, compose.get(h.name) ?? 'plugin', stamp));
+    const dpSteps = dataPlaneHosts(spec).map((h) => hostSteps(spec, h, 'data_plane', artifacts.dataPlane, compose.get(h.name) ?? 'plugin', stamp));
+    const haproxyImage = spec.packages.haproxyImage ? imageDelivery(spec, spec.packages.haproxyImage, artifacts.haproxyImage) : undefined;
+
+    // Meanwhile (nothing running is touched): the runbook's "copy the package to every node, extract,
+    // docker load" for the dashboards and gateways, and the HAProxy image, all hosts at once.
+    const delivery = timed('delivery', () => deliverAll(progress, spec, cpSteps, dpSteps, haproxyImage), (d) => `${d.delivered} hosts ready${d.failed.length ? `, ${d.failed.length} failed` : ''}`);
+    delivery.catch(() => undefined); // awaited below, after etcd
 
     // 3. etcd: the runbook's `docker run` on every member in parallel (first boot needs them all).
     const etcdImage = imageDelivery(spec, spec.packages.etcdImage, artifacts.etcdImage);
@@ -110,10 +120,18 @@ export async function deployCluster(input: DeployInput): Promise<DeployResult> {
     const quorum = await timed('quorum-check', () =>
       act.checkQuorum.executeWithOptions(withSummary(waits, 'etcd: quorum check'), [quorumCheckInput(spec)]),
     (q) => `leader ${q.leaderName ?? q.leader}, term ${q.term}, ${q.members.length} members healthy`);
+    const delivered = await delivery;
 
-    // 5. Control plane: upload, tar -zxvf, docker load, conf.yaml, docker compose up api7-dashboard -d.
-    const cpSteps = controlPlaneHosts(spec).map((h) => hostSteps(spec, h, 'control_plane', artifacts.controlPlane, compose.get(h.name) ?? 'plugin', stamp));
-    const controlPlane = await timed('control-plane', () => controlPlaneRollout(progress, cpSteps), (r) => rolloutSummary(r));
+    // 7 (early). The load balancers can start now: their health checks keep a backend out of rotation
+    // until it answers, so they come up beside the dashboards and gateways instead of after them.
+    const endpoints = endpointsOf(spec);
+    const lbDeploy = timed('load-balancers', () => loadBalancers(progress, spec, product, haproxyImage, stamp), (r) =>
+      r.length ? r.map((x) => `${x.host}: ${x.action}`).join(', ') : `external: ${endpoints.controlPlane}, ${endpoints.dataPlane}`,
+    );
+    lbDeploy.catch(() => undefined); // awaited below
+
+    // 5. Control plane: conf.yaml, docker compose up api7-dashboard -d, the log line and port 9000.
+    const controlPlane = await timed('control-plane', () => controlPlaneRollout(progress, cpSteps, delivered), (r) => rolloutSummary(r));
 
     // The probe route (Host + path -> upstream) so each gateway can prove itself healthy.
     const probe = probeSettings(spec);
@@ -121,32 +139,15 @@ export async function deployCluster(input: DeployInput): Promise<DeployResult> {
     await act.ensureProbeRoute.executeWithOptions(withSummary(waits, `control plane: write the probe route ${probe.routeId}`), [apiTarget(spec, firstDashboard), probe]);
 
     // 6. Data plane: the same with gateway_conf/config.yaml, in batches with a failure budget.
-    const dpSteps = dataPlaneHosts(spec).map((h) => hostSteps(spec, h, 'data_plane', artifacts.dataPlane, compose.get(h.name) ?? 'plugin', stamp));
-    const dataPlane = await timed('data-plane', () => dataPlaneRollout(progress, spec, dpSteps), (r) => rolloutSummary(r));
+    const dataPlane = await timed('data-plane', () => dataPlaneRollout(progress, spec, dpSteps, delivered), (r) => rolloutSummary(r));
 
-    // 7. Load balancers in front of the dashboards and the gateways.
-    const endpoints = endpointsOf(spec);
-    const haproxyImage = spec.packages.haproxyImage ? imageDelivery(spec, spec.packages.haproxyImage, artifacts.haproxyImage) : undefined;
-    const loadBalancers = await timed('load-balancers', async () => {
-      const results =
-        spec.loadBalancer.mode === 'managed' && haproxyImage
-          ? await Promise.all(
-              loadBalancerHosts(spec).map((h) =>
-                progress.host('load-balancers', h.name, () =>
-                  act.ensureLoadBalancer.executeWithOptions(withSummary(transfer, `${h.name}: HAProxy for the control and data planes`), [
-                    loadBalancerInput(spec, h, haproxyImage, product, stamp),
-                  ]),
-                (r) => r.action),
-              ),
-            )
-          : [];
-      await act.checkLoadBalancers.executeWithOptions(withSummary(waits, 'load balancers: both frontends answer'), [
-        endpoints,
-        { cpHealthPath: product.controlPlane.health.path, probe: { host: probe.host, path: probe.path, expectStatus: probe.expectStatus } },
-        120,
-      ]);
-      return results;
-    }, (r) => (r.length ? r.map((x) => `${x.host}: ${x.action}`).join(', ') : `external: ${endpoints.controlPlane}, ${endpoints.dataPlane}`));
+    // 7. Both load balancer frontends answer: the dashboards' health path and the probe route.
+    const lbs = await lbDeploy;
+    await act.checkLoadBalancers.executeWithOptions(withSummary(waits, 'load balancers: both frontends answer'), [
+      endpoints,
+      { cpHealthPath: product.controlPlane.health.path, probe: { host: probe.host, path: probe.path, expectStatus: probe.expectStatus } },
+      120,
+    ]);
 
     // 8. Verification: a fresh route through the CP load balancer, served through the DP load balancer.
     const verification = await timed('verification', () =>
@@ -162,7 +163,7 @@ export async function deployCluster(input: DeployInput): Promise<DeployResult> {
     const changed =
       members.some((m) => m.action !== 'unchanged') ||
       [...controlPlane.hosts, ...dataPlane.hosts].some((h) => h.uploaded || (h.imagesLoaded ?? 0) > 0 || h.configChanged || (h.action && h.action !== 'unchanged')) ||
-      loadBalancers.some((l) => l.action !== 'unchanged' || l.configChanged);
+      lbs.some((l) => l.action !== 'unchanged' || l.configChanged);
 
     // 9. Failover verification: the runbook's three checks, in a child workflow (its own history and UI page).
     const runFailover = input.options.failover === 'always' || (input.options.failover === 'auto' && changed);
@@ -196,7 +197,7 @@ export async function deployCluster(input: DeployInput): Promise<DeployResult> {
       etcd: { members, quorum },
       controlPlane,
       dataPlane,
-      loadBalancers,
+      loadBalancers: lbs,
       verification,
       ...(failover ? { failover } : {}),
       changed,
@@ -290,7 +291,123 @@ function hostSteps(spec: ClusterSpec, h: HostSpec, component: Component, pkg: Pa
   return { pkg: packageStep(spec, h, component, pkg), comp: componentStep(spec, h, component, pkg, compose, stamp) };
 }
 
+interface Delivered {
+  delivered: number;
+  /** Hosts whose package or image did not arrive: not activated, counted as failed. */
+  failed: HostRollout[];
+  byHost: Map<string, HostRollout>;
+}
+
+/** Deliver every package and image at once: parent activities for the few dashboards and load
+ *  balancers, child workflows of up to MAX_BATCH for the gateways (history stays bounded). */
+async function deliverAll(progress: Progress, spec: ClusterSpec, cp: HostSteps[], dp: HostSteps[], haproxyImage: ImageDelivery | undefined): Promise<Delivered> {
+  const parentId = workflowInfo().workflowId;
+  const groups = batches(dp, MAX_BATCH);
+  const note = (r: HostRollout) => {
+    progress.step('delivery').hosts[r.host] = { status: r.ok ? 'done' : 'failed', detail: r.ok ? describeHost(r) : (r.error ?? 'failed') };
+    return r;
+  };
+  const [cpResults, dpResults] = await Promise.all([
+    Promise.all(cp.map((s) => deliverHost(s.pkg).then(note))),
+    Promise.all(
+      groups.map((group, i) =>
+        executeChild(rolloutDataPlaneBatch, {
+          workflowId: `${parentId}-dp-deliver-${i + 1}`,
+          args: [{ batch: i + 1, of: groups.length, phase: 'deliver', hosts: group }],
+          staticSummary: `Deliver the gateway package, batch ${i + 1}/${groups.length}: ${hostRange(group.map((s) => s.comp.target))}`,
+        }).then((rs) => rs.map(note)),
+      ),
+    ).then((x) => x.flat()),
+    spec.loadBalancer.mode === 'managed' && haproxyImage
+      ? Promise.all(
+          loadBalancerHosts(spec).map((h) =>
+            act.deliverImage.executeWithOptions(withSummary(transfer, `${h.name}: deliver the HAProxy image`), [{ target: h.ssh, secrets: spec.secrets, image: haproxyImage }]),
+          ),
+        )
+      : Promise.resolve([]),
+  ]);
+  const all = [...cpResults, ...dpResults];
+  return { delivered: all.filter((r) => r.ok).length, failed: all.filter((r) => !r.ok), byHost: new Map(all.map((r) => [r.host, r])) };
+}
+
+const merge = (delivered: Delivered, r: HostRollout): HostRollout => ({ ...delivered.byHost.get(r.host), ...r, ms: (delivered.byHost.get(r.host)?.ms ?? 0) + (r.ms ?? 0) });
+
 /** First install: every dashboard at once. A running control plane: one host at a time. */
+async function controlPlaneRollout(progress: Progress, steps: HostSteps[], delivered: Delivered): Promise<ComponentRollout> {
+  const failedDelivery = steps.map((s) => delivered.byHost.get(s.comp.target.host)).find((r) => r && !r.ok);
+  if (failedDelivery) throw ApplicationFailure.nonRetryable(`the control plane package did not reach ${failedDelivery.host}: ${failedDelivery.error}`, 'DeliveryFailed');
+  const rolling = await anyRunning(steps, 'dashboard');
+  const activate = (s: HostSteps) => progress.host('control-plane', s.comp.target.host, () => activateHost(s.comp), describeHost).then((r) => merge(delivered, r));
+  const hosts: HostRollout[] = [];
+  if (rolling) for (const s of steps) hosts.push(await activate(s));
+  else hosts.push(...(await Promise.all(steps.map(activate))));
+  return { mode: rolling ? 'rolling' : 'parallel', hosts, failures: 0 };
+}
+
+/**
+ * First install: all gateways at once (in child workflows of at most MAX_BATCH hosts). A running data
+ * plane: batches of data_plane.batch_size, one after another, stopping once failures exceed the budget.
+ * A gateway whose package did not arrive is not activated and counts against the budget.
+ */
+async function dataPlaneRollout(progress: Progress, spec: ClusterSpec, all: HostSteps[], delivered: Delivered): Promise<ComponentRollout> {
+  const undelivered = all.map((s) => delivered.byHost.get(s.comp.target.host)).filter((r): r is HostRollout => !!r && !r.ok);
+  const steps = all.filter((s) => delivered.byHost.get(s.comp.target.host)?.ok !== false);
+  const rolling = await anyRunning(steps, 'gateway');
+  const budget = spec.dataPlane.failureBudget;
+  const size = rolling ? Math.min(spec.dataPlane.batchSize, MAX_BATCH) : MAX_BATCH;
+  const groups = batches(steps, size);
+  const parentId = workflowInfo().workflowId;
+  const runBatch = (group: HostSteps[], i: number) => {
+    for (const s of group) progress.hostNote('data-plane', s.comp.target.host, `batch ${i + 1}/${groups.length}`);
+    return executeChild(rolloutDataPlaneBatch, {
+      workflowId: `${parentId}-dp-batch-${i + 1}`,
+      args: [{ batch: i + 1, of: groups.length, phase: 'activate', hosts: group }],
+      staticSummary: `Data plane batch ${i + 1}/${groups.length}: ${hostRange(group.map((s) => s.comp.target))}`,
+    });
+  };
+  const hosts: HostRollout[] = [...undelivered];
+  const record = (rs: HostRollout[]) => {
+    for (const r0 of rs) {
+      const r = merge(delivered, r0);
+      hosts.push(r);
+      const h = progress.step('data-plane').hosts[r.host] ?? { status: 'pending' as const };
+      h.status = r.ok ? 'done' : 'failed';
+      h.detail = r.ok ? describeHost(r) : r.error;
+      progress.step('data-plane').hosts[r.host] = h;
+    }
+  };
+  if (undelivered.length <= budget) {
+    if (!rolling) {
+      (await Promise.all(groups.map(runBatch))).forEach(record);
+    } else {
+      for (const [i, g] of groups.entries()) {
+        record(await runBatch(g, i));
+        if (hosts.filter((h) => !h.ok).length > budget) break;
+      }
+    }
+  }
+  const failures = hosts.filter((h) => !h.ok);
+  if (failures.length > budget)
+    throw ApplicationFailure.nonRetryable(
+      `${failures.length} gateway(s) failed, above the failure budget of ${budget}: ${failures.map((f) => `${f.host}: ${f.error}`).join('; ')}` +
+        (hosts.length < all.length ? ` (stopped before ${all.length - hosts.length} more)` : ''),
+      'FailureBudgetExceeded',
+    );
+  return { mode: rolling ? 'rolling' : 'parallel', hosts, failures: failures.length };
+}
+
+/** The managed HAProxy pair of frontends on every load_balancer host (or nothing: external). */
+async function loadBalancers(progress: Progress, spec: ClusterSpec, product: DeployInput['product'], image: ImageDelivery | undefined, stamp: string) {
+  if (spec.loadBalancer.mode !== 'managed' || !image) return [];
+  return Promise.all(
+    loadBalancerHosts(spec).map((h) =>
+      progress.host('load-balancers', h.name, () =>
+        act.ensureLoadBalancer.executeWithOptions(withSummary(quick, `${h.name}: HAProxy for the control and data planes`), [loadBalancerInput(spec, h, image, product, stamp)]),
+      (r) => r.action),
+    ),
+  );
+}
+
 /** Is the component already running anywhere? (A first install rolls out in parallel.) */
 async function anyRunning(steps: HostSteps[], what: string): Promise<boolean> {
   const answers = await Promise.all(
@@ -303,63 +420,6 @@ const hostRange = (hosts: { name?: string; host?: string }[]) => {
   const names = hosts.map((h) => h.name ?? h.host ?? '?');
   return names.length <= 3 ? names.join(', ') : `${names[0]} … ${names[names.length - 1]} (${names.length} hosts)`;
 };
-
-async function controlPlaneRollout(progress: Progress, steps: HostSteps[]): Promise<ComponentRollout> {
-  const rolling = await anyRunning(steps, 'dashboard');
-  const hosts: HostRollout[] = [];
-  if (rolling) {
-    for (const s of steps) hosts.push(await progress.host('control-plane', s.comp.target.host, () => rolloutHost(s.pkg, s.comp), describeHost));
-  } else {
-    hosts.push(...(await Promise.all(steps.map((s) => progress.host('control-plane', s.comp.target.host, () => rolloutHost(s.pkg, s.comp), describeHost)))));
-  }
-  return { mode: rolling ? 'rolling' : 'parallel', hosts, failures: 0 };
-}
-
-/**
- * First install: all gateways at once (in child workflows of at most MAX_BATCH hosts). A running data
- * plane: batches of data_plane.batch_size, one after another, stopping once failures exceed the budget.
- */
-async function dataPlaneRollout(progress: Progress, spec: ClusterSpec, steps: HostSteps[]): Promise<ComponentRollout> {
-  const rolling = await anyRunning(steps, 'gateway');
-  const budget = spec.dataPlane.failureBudget;
-  const size = rolling ? Math.min(spec.dataPlane.batchSize, MAX_BATCH) : MAX_BATCH;
-  const groups = batches(steps, size);
-  const parentId = workflowInfo().workflowId;
-  const runBatch = (group: HostSteps[], i: number) => {
-    for (const s of group) progress.hostNote('data-plane', s.comp.target.host, `batch ${i + 1}/${groups.length}`);
-    return executeChild(rolloutDataPlaneBatch, {
-      workflowId: `${parentId}-dp-batch-${i + 1}`,
-      args: [{ batch: i + 1, of: groups.length, hosts: group }],
-      staticSummary: `Data plane batch ${i + 1}/${groups.length}: ${group.map((s) => s.comp.target.host).join(', ')}`,
-    });
-  };
-  const hosts: HostRollout[] = [];
-  const record = (rs: HostRollout[]) => {
-    for (const r of rs) {
-      hosts.push(r);
-      const h = progress.step('data-plane').hosts[r.host] ?? { status: 'pending' as const };
-      h.status = r.ok ? 'done' : 'failed';
-      h.detail = r.ok ? describeHost(r) : r.error;
-      progress.step('data-plane').hosts[r.host] = h;
-    }
-  };
-  if (!rolling) {
-    (await Promise.all(groups.map(runBatch))).forEach(record);
-  } else {
-    for (const [i, g] of groups.entries()) {
-      record(await runBatch(g, i));
-      if (hosts.filter((h) => !h.ok).length > budget) break;
-    }
-  }
-  const failures = hosts.filter((h) => !h.ok);
-  if (failures.length > budget)
-    throw ApplicationFailure.nonRetryable(
-      `${failures.length} gateway(s) failed, above the failure budget of ${budget}: ${failures.map((f) => `${f.host}: ${f.error}`).join('; ')}` +
-        (hosts.length < steps.length ? ` (stopped before ${steps.length - hosts.length} more)` : ''),
-      'FailureBudgetExceeded',
-    );
-  return { mode: rolling ? 'rolling' : 'parallel', hosts, failures: failures.length };
-}
 
 // ---- helpers ------------------------------------------------------------------------------------
 

@@ -1,6 +1,8 @@
-// One host's rollout of a component, as the runbook does it by hand: copy the package, extract,
-// docker load, edit the conf file, docker compose up, check. Shared by the control plane (in the
-// parent workflow) and the data plane batches (child workflows).
+// One host's rollout of a component, as the runbook does it by hand, in two halves:
+//   deliver:  copy the package, `tar -zxvf`, `docker load` (nothing running is touched, so every host
+//             is delivered at once, while etcd boots);
+//   activate: edit the conf file, `docker compose up`, check (one host at a time on a running estate).
+// Shared by the control plane (in the parent workflow) and the data plane batches (child workflows).
 import { proxyActivities, setHandler } from '@temporalio/workflow';
 import type { DeployActivities } from '../activities/deploy';
 import type { ComponentStep, PackageStep } from '../plan/inputs';
@@ -12,43 +14,43 @@ const act = proxyActivities<DeployActivities>(quick);
 
 const what = (c: ComponentStep) => (c.component === 'control_plane' ? 'dashboard' : 'gateway');
 
-export async function rolloutHost(pkg: PackageStep, comp: ComponentStep): Promise<HostRollout> {
-  const h = comp.target.host;
+export async function deliverHost(pkg: PackageStep): Promise<HostRollout> {
+  const h = pkg.target.host;
   const started = Date.now();
   const upload = await act.uploadPackage.executeWithOptions(withSummary(transfer, `${h}: upload ${pkg.pkg.fileName}`), [pkg]);
   const install = await act.installPackage.executeWithOptions(withSummary(transfer, `${h}: tar -xzf ${pkg.pkg.fileName} and docker load`), [pkg]);
+  return { host: h, ok: true, uploaded: upload.uploaded, imagesLoaded: install.loaded.length, ms: Date.now() - started };
+}
+
+export async function activateHost(comp: ComponentStep): Promise<HostRollout> {
+  const h = comp.target.host;
+  const started = Date.now();
   const config = await act.configureComponent.executeWithOptions(withSummary(quick, `${h}: render the ${what(comp)} configuration`), [comp]);
   const start = await act.startComponent.executeWithOptions(withSummary(quick, `${h}: docker compose up the ${what(comp)}`), [comp, config.changed]);
   await act.waitComponentHealthy.executeWithOptions(withSummary(waits, `${h}: wait until the ${what(comp)} is healthy`), [comp]);
-  return {
-    host: h,
-    ok: true,
-    uploaded: upload.uploaded,
-    imagesLoaded: install.loaded.length,
-    configChanged: config.changed,
-    action: start.action,
-    ms: Date.now() - started,
-  };
+  return { host: h, ok: true, configChanged: config.changed, action: start.action, ms: Date.now() - started };
 }
 
 export interface BatchInput {
   batch: number;
   of: number;
+  phase: 'deliver' | 'activate';
   hosts: { pkg: PackageStep; comp: ComponentStep }[];
 }
 
 /**
- * A batch of gateways, each rolled out in parallel. A gateway that fails (after its activities'
- * retries) is reported, not thrown: the parent decides against the failure budget.
+ * A batch of gateways, all at once. A gateway that fails (after its activities' retries) is reported,
+ * not thrown: the parent decides against the failure budget.
  */
 export async function rolloutDataPlaneBatch(input: BatchInput): Promise<HostRollout[]> {
-  const progress = new Progress('deploy', input.hosts[0]?.comp.cluster ?? '', [['gateways', `Gateways, batch ${input.batch} of ${input.of}`]]);
+  const title = input.phase === 'deliver' ? 'Deliver the package' : 'Configure, start, check';
+  const progress = new Progress('deploy', input.hosts[0]?.comp.cluster ?? '', [['gateways', `Gateways ${title.toLowerCase()}, batch ${input.batch} of ${input.of}`]]);
   setHandler(progressQuery, () => progress.state);
   const results = await progress.run('gateways', () =>
     Promise.all(
       input.hosts.map((s) =>
         progress
-          .host('gateways', s.comp.target.host, () => rolloutHost(s.pkg, s.comp))
+          .host('gateways', s.comp.target.host, () => (input.phase === 'deliver' ? deliverHost(s.pkg) : activateHost(s.comp)))
           .catch((e: unknown): HostRollout => ({ host: s.comp.target.host, ok: false, error: messageOf(e) })),
       ),
     ),

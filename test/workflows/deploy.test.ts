@@ -68,6 +68,7 @@ function mockActivities(overrides: Partial<Record<keyof Activities, (...args: ne
     checkQuorum: async () => ({ healthy: true, problems: [], leader: '1', leaderName: 'api7-etcd-1', term: '2', members: [] }),
     uploadPackage: async (s: { target: { host: string } }) => ({ host: s.target.host, uploaded: true, bytes: 100, resumedFrom: 0 }),
     installPackage: async (s: { target: { host: string } }) => ({ host: s.target.host, extracted: true, loaded: ['sha256:x'] }),
+    deliverImage: async () => ({ image: 'api7-ha/haproxy:2.6', action: 'loaded', uploaded: true }),
     configureComponent: async (s: { target: { host: string } }) => ({ host: s.target.host, changed: true }),
     startComponent: async (s: { target: { host: string } }) => ({ host: s.target.host, action: 'started' }),
     waitComponentHealthy: async (s: { target: { host: string } }) => ({ host: s.target.host, healthy: true, ms: 1 }),
@@ -153,7 +154,7 @@ void describe('deployCluster orchestration (real Temporal server, mocked activit
     // The failover checks call some activities again (quorum after restoring etcd): order the deploy's own calls.
     const deployCalls = calls.filter((c) => c.start < firstOf('steadyState'));
     const lastOf = (n: string) => Math.max(...named(n === 'injectFault' ? calls : deployCalls, n).map((c) => c.end ?? Infinity));
-    const order = ['preflightHosts', 'ensureEtcdMember', 'checkQuorum', 'ensureProbeRoute', 'ensureLoadBalancer', 'verifyPropagation', 'injectFault'];
+    const order = ['preflightHosts', 'ensureEtcdMember', 'checkQuorum', 'ensureProbeRoute', 'checkLoadBalancers', 'verifyPropagation', 'injectFault'];
     for (let i = 1; i < order.length; i++) assert.ok(lastOf(order[i - 1]!) <= firstOf(order[i]!), `${order[i - 1]} finishes before ${order[i]} starts`);
     // Every host's preflight runs at once (one activity per 50 hosts), as do the three etcd members
     // (a first boot needs them all).
@@ -162,12 +163,16 @@ void describe('deployCluster orchestration (real Temporal server, mocked activit
     const etcd = named(calls, 'ensureEtcdMember');
     assert.deepEqual(etcd.map((c) => c.host).sort(), ['ha1', 'ha2', 'ha3']);
     assert.ok(etcd.every((a) => etcd.every((b) => overlap(a, b))), 'etcd members start concurrently');
-    // First install: both dashboards in parallel; the data plane only after the control plane.
-    const cpUploads = named(deployCalls, 'uploadPackage').filter((c) => c.host === 'ha1' || c.host === 'ha2');
-    assert.ok(overlap(cpUploads[0]!, cpUploads[1]!), 'first install rolls the dashboards out in parallel');
+    // Packages go to every host while etcd boots (nothing running is touched by a delivery).
+    const uploads = named(deployCalls, 'uploadPackage');
+    assert.deepEqual(uploads.map((c) => c.host).sort(), ['ha1', 'ha2', 'ha4', 'ha5']);
+    assert.ok(uploads.every((u) => etcd.some((e) => overlap(u, e))), 'deliveries overlap the etcd bootstrap');
+    // First install: both dashboards activated in parallel; the gateways only after the control plane.
+    const cpStarts = named(deployCalls, 'startComponent').filter((c) => c.host === 'ha1' || c.host === 'ha2');
+    assert.ok(overlap(cpStarts[0]!, cpStarts[1]!), 'first install starts the dashboards in parallel');
     const cpHealthy = named(deployCalls, 'waitComponentHealthy').filter((c) => c.host === 'ha1' || c.host === 'ha2');
-    const dpUploads = named(deployCalls, 'uploadPackage').filter((c) => c.host === 'ha4' || c.host === 'ha5');
-    assert.ok(Math.max(...cpHealthy.map((c) => c.end!)) <= Math.min(...dpUploads.map((c) => c.start)));
+    const dpConfigs = named(deployCalls, 'configureComponent').filter((c) => c.host === 'ha4' || c.host === 'ha5');
+    assert.ok(Math.max(...cpHealthy.map((c) => c.end!)) <= Math.min(...dpConfigs.map((c) => c.start)));
     assert.deepEqual(result.endpoints, { controlPlane: 'http://10.9.1.253:9000', dataPlane: 'http://10.9.1.253' });
     assert.equal(result.changed, true);
     assert.equal(result.failover?.passed, true, 'a deploy that changed something runs the failover checks');
