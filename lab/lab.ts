@@ -498,7 +498,9 @@ export class Lab {
         inventory: path.join(dir, 'inventory.yaml'),
         sshKey: path.join(dir, 'ssh', 'id_ed25519'),
         sshPublicKey: path.join(dir, 'ssh', 'id_ed25519.pub'),
-        authorizedKeys: path.join(dir, 'ssh', 'authorized_keys'),
+        // Outside ssh/ (mode 700) and world-readable: sshd reads it as the user logging in, and the
+        // hosts' non-root users (a sudoer, as the runbook's operator is) log in with the lab key too.
+        authorizedKeys: path.join(dir, 'authorized_keys'),
         knownHosts: path.join(dir, 'ssh', 'known_hosts'),
         dashboardSecret: path.join(dir, 'secrets', 'dashboard-secret'),
         adminPassword: path.join(dir, 'secrets', 'admin-password'),
@@ -514,7 +516,8 @@ export class Lab {
       await runOk(sshKeygen(s.files.sshKey, `api7-ha-lab@${s.prefix}`), { context: 'generating the lab key' });
     }
     fs.chmodSync(s.files.sshKey, 0o600);
-    fs.writeFileSync(s.files.authorizedKeys, fs.readFileSync(s.files.sshPublicKey, 'utf8'), { mode: 0o600 });
+    fs.writeFileSync(s.files.authorizedKeys, fs.readFileSync(s.files.sshPublicKey, 'utf8'), { mode: 0o644 });
+    fs.chmodSync(s.files.authorizedKeys, 0o644);
   }
 
   private ensureSecrets(s: LabState): void {
@@ -595,6 +598,11 @@ export class Lab {
       const work = path.join(h.dirs.work, p);
       fs.mkdirSync(upper, { recursive: true });
       fs.mkdirSync(work, { recursive: true });
+      // The merged directory takes the upper dir's mode and owner: keep the machine's (/tmp is 1777,
+      // or non-root users, such as a deploy user with sudo, could not write temporary files).
+      const lower = fs.statSync(p);
+      fs.chmodSync(upper, lower.mode & 0o7777);
+      fs.chownSync(upper, lower.uid, lower.gid);
       entries.push(overlayEntry(p, upper, work));
     }
     // The engine also writes to fixed paths in /run, which is the machine's (not overlaid):

@@ -85,6 +85,11 @@ local_endpoint() {
 configure_rbac() {
   ep="$(local_endpoint)"
   set -- --endpoints="$ep" --user="root:$root_password" --dial-timeout=2s --command-timeout=5s
+  # With client TLS, talk to the local member as a client with the member's own certificate (as
+  # bitnami's scripts do): its key pair is issued for server and client use.
+  if [ -n "\${ETCD_TRUSTED_CA_FILE:-}" ]; then
+    set -- "$@" --cacert="$ETCD_TRUSTED_CA_FILE" --cert="\${ETCD_CERT_FILE:-}" --key="\${ETCD_KEY_FILE:-}"
+  fi
   tries=0
   while [ "$tries" -lt 300 ]; do
     tries=$((tries + 1))

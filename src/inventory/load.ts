@@ -1,6 +1,7 @@
 // Reading an inventory file: native api7-ha YAML or an Ansible YAML inventory (groups etcd,
 // control_plane, data_plane, load_balancer), schema validation, semantic validation, and checks that
 // every local file it names exists. Nothing here touches a remote host.
+import { X509Certificate } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
@@ -127,6 +128,22 @@ function missingFiles(spec: ClusterSpec): InventoryIssue[] {
     need(tls.serverKeyFile, 'etcd.tls.server_key_file', 'point it at the member key (PEM)');
     need(tls.clientCertFile, 'etcd.tls.client_cert_file', 'point it at the client certificate (PEM)');
     need(tls.clientKeyFile, 'etcd.tls.client_key_file', 'point it at the client key (PEM)');
+    // etcd's gRPC gateway, which APISIX and the dashboards talk to, refuses a client certificate
+    // with a CommonName when auth is on ("CommonName of client sending a request against gateway
+    // will be ignored"): catch it here, not as a 503 in the middle of a deploy.
+    if (spec.etcd.auth.enabled && tls.clientCertFile && existsSync(tls.clientCertFile)) {
+      try {
+        const subject = new X509Certificate(readFileSync(tls.clientCertFile)).subject;
+        if (/(^|\n)CN=/.test(subject))
+          issues.push({
+            path: 'etcd.tls.client_cert_file',
+            message: `the client certificate has a CommonName (${subject.replace(/\n/g, ', ')}), which etcd's gateway refuses when auth is on`,
+            fix: 'issue the client certificate without a CN (e.g. -subj /O=api7), or turn etcd auth off and rely on mTLS',
+          });
+      } catch {
+        issues.push({ path: 'etcd.tls.client_cert_file', message: 'is not a PEM certificate', fix: 'point it at the client certificate (PEM)' });
+      }
+    }
   }
   return issues;
 }

@@ -186,7 +186,9 @@ export class HostExecutor {
     const name = path.slice(path.lastIndexOf('/') + 1);
     // Root writes next to the target (atomic rename); sudo users stage in /tmp and move with sudo.
     const staging = this.target.sudo ? `/tmp/.api7-ha-${process.pid}-${Date.now()}-${name}` : `${dir}/.${name}.api7-ha-tmp`;
-    await new Promise<void>((resolve, reject) => sftp.writeFile(staging, content, { mode }, (err) => (err ? reject(err) : resolve())));
+    await new Promise<void>((resolve, reject) =>
+      sftp.writeFile(staging, content, { mode }, (err) => (err ? reject(new Error(`${this.host}: cannot write ${staging} over SFTP as ${this.target.user}: ${err.message}`)) : resolve())),
+    );
     await this.run({ ...files.chmod(mode.toString(8).padStart(3, '0'), staging), describe: `set the mode of ${path}` });
     await this.run({ ...files.move(staging, path), describe: `write ${path}` });
   }
@@ -234,7 +236,7 @@ export class HostExecutor {
         }
       });
       src.on('error', reject);
-      dst.on('error', reject);
+      dst.on('error', (e: Error) => reject(new Error(`${this.host}: cannot write ${part} over SFTP as ${this.target.user}: ${e.message}`)));
       dst.on('close', () => {
         opts.signal?.removeEventListener('abort', onAbort);
         opts.onProgress?.(sent, total);

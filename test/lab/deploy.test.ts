@@ -1,7 +1,7 @@
 // The deploy on the lab, end to end, as an operator runs it: `api7-ha deploy` against a worker in its
 // own process, a real Temporal server, real sshd and Docker engines, real etcd.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Client } from '@temporalio/client';
@@ -179,6 +179,47 @@ void describe('deploy on the lab', { skip: labSkip }, () => {
     const plan = await cli(['deploy', '-i', inventory, '--plan'], env);
     assert.equal(plan.code, 0, plan.stderr);
     assert.match(plan.stdout, /No changes: the estate matches the inventory\./);
+  });
+
+  void it('rolls a configuration change out one member and one dashboard at a time, keeping data and backups', async () => {
+    const members = ['ha1', 'ha2', 'ha3'].map((n) => hostOf(info, n));
+    // Data written before the change must survive it: no data dir is ever wiped.
+    await sshOk(info, members[0]!, `docker exec etcd etcdctl put /api7-ha-test/survives yes`);
+    const changed = join(info.dir, 'inventory-changed.yaml');
+    writeFileSync(
+      changed,
+      readFileSync(inventory, 'utf8').replace('control_plane:\n', 'control_plane:\n  token_expire_s: 7200\n').concat('etcd:\n  heartbeat_interval_ms: 150\n  election_timeout_ms: 1500\n'),
+    );
+    const before = await Promise.all(members.map(async (m) => (await sshOk(info, m, "docker inspect --format '{{.Id}}' etcd")).trim()));
+    const r = await cli(['deploy', '-i', changed, '--wait', '--json', '--failover', 'never'], env);
+    assert.equal(r.code, 0, r.stderr.slice(-3000));
+    const result = JSON.parse(r.stdout) as DeployResult & { workflowId: string; runId: string };
+    histories.push({ id: result.workflowId, runId: result.runId });
+    assert.deepEqual(result.etcd.members.map((m) => m.action), ['recreated', 'recreated', 'recreated']);
+    assert.equal(result.controlPlane.mode, 'rolling');
+    assert.ok(result.controlPlane.hosts.every((h) => h.configChanged && h.action === 'recreated'));
+    assert.ok(result.dataPlane.hosts.every((h) => h.action === 'unchanged'), 'the gateways\' config did not change');
+    // One member at a time: the recreations did not overlap (the history orders them).
+    const recreations = activities((await client.workflow.getHandle(result.workflowId, result.runId).fetchHistory()).events ?? []).filter((a) => a.type === 'recreateEtcdMember');
+    assert.equal(recreations.length, 3);
+    for (const [i, m] of members.entries()) {
+      const id = (await sshOk(info, m, "docker inspect --format '{{.Id}}' etcd")).trim();
+      assert.notEqual(id, before[i], `${m.name}'s member container was recreated`);
+      const env = await sshOk(info, m, "docker inspect --format '{{range .Config.Env}}{{println .}}{{end}}' etcd");
+      assert.match(env, /ETCD_INITIAL_CLUSTER_STATE=existing/);
+      assert.match(env, /ETCD_HEARTBEAT_INTERVAL=150/);
+      assert.equal((await sshOk(info, m, `docker exec etcd etcdctl get /api7-ha-test/survives --print-value-only`)).trim(), 'yes');
+    }
+    // Every replaced conf.yaml is kept beside the new one: the vendor's template (first deploy), then
+    // the version with the old expiry (this change).
+    for (const name of ['ha1', 'ha2']) {
+      const dir = '/opt/api7/api7-2.13.2304-cp/dashboard_conf';
+      const backups = (await sshOk(info, hostOf(info, name), `ls ${dir} | grep '^conf.yaml.bak-' | sort`)).trim().split('\n');
+      assert.equal(backups.length, 2, `${name}: ${backups.join(', ')}`);
+      assert.doesNotMatch(await sshOk(info, hostOf(info, name), `cat ${dir}/${backups[0]}`), /Managed by api7-ha/, 'the first backup is the package\'s own file');
+      assert.match(await sshOk(info, hostOf(info, name), `cat ${dir}/${backups[1]}`), /expire_time: 3600/);
+      assert.match(await sshOk(info, hostOf(info, name), `cat ${dir}/conf.yaml`), /expire_time: 7200/);
+    }
   });
 
   void it('keeps secrets out of workflow history and worker logs', async () => {

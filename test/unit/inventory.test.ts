@@ -2,7 +2,7 @@
 // and when it is wrong (every problem at its field, with a fix), for native and Ansible inventories,
 // through the library and through the CLI's exit code.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -208,7 +208,28 @@ void describe('a valid native inventory (the lab estate)', () => {
     assert.equal(spec.hosts[0]?.ssh.sudo, false);
   });
 
+  /** A real certificate (made with openssl, at test time) with or without a CommonName. */
+  function certificate(cn: string | undefined): string {
+    const dir = mkdtempSync(path.join(tmpdir(), 'api7ha-cert-'));
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', cn ? `/CN=${cn}` : '/O=api7-ha', '-keyout', path.join(dir, 'k.pem'), '-out', path.join(dir, 'c.pem')], { stdio: 'pipe' });
+    return path.join(dir, 'c.pem');
+  }
+
+  void it('refuses, with etcd auth on, a client certificate with a CommonName (etcd\'s gateway would 503 every request)', () => {
+    const withCn = certificate('api7');
+    const issues = issuesOf(() =>
+      parseLab((d) => {
+        setPath(d, 'etcd.auth', { enabled: true, password: { file: 'secrets/etcd-password' } });
+        setPath(d, 'etcd.tls', { enabled: true, ca_file: 'tls/ca.pem', server_cert_file: 'tls/server.pem', server_key_file: 'tls/server-key.pem', client_cert_file: withCn, client_key_file: 'tls/client-key.pem' });
+      }),
+    );
+    const issue = issueAt(issues, 'etcd.tls.client_cert_file');
+    assert.match(issue.message, /has a CommonName \(CN=api7\)/);
+    assert.match(issue.fix, /without a CN/);
+  });
+
   void it('with etcd auth and TLS, resolves the password reference and the PEM files against the inventory folder', () => {
+    const clientCert = certificate(undefined);
     const { spec } = parseLab((d) => {
       setPath(d, 'etcd.auth', { enabled: true, password: { file: 'secrets/etcd-password' } });
       setPath(d, 'etcd.tls', {
@@ -216,7 +237,7 @@ void describe('a valid native inventory (the lab estate)', () => {
         ca_file: 'tls/ca.pem',
         server_cert_file: 'tls/server.pem',
         server_key_file: 'tls/server-key.pem',
-        client_cert_file: 'tls/client.pem',
+        client_cert_file: clientCert,
         client_key_file: 'tls/client-key.pem',
       });
     });
@@ -227,7 +248,7 @@ void describe('a valid native inventory (the lab estate)', () => {
       caFile: fx('tls/ca.pem'),
       serverCertFile: fx('tls/server.pem'),
       serverKeyFile: fx('tls/server-key.pem'),
-      clientCertFile: fx('tls/client.pem'),
+      clientCertFile: clientCert,
       clientKeyFile: fx('tls/client-key.pem'),
     });
   });

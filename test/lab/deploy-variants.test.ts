@@ -1,0 +1,148 @@
+// The deploy in a harder setting than the runbook's: Apache APISIX 3 (the second product profile),
+// a non-root SSH user that needs sudo, and etcd with auth and mTLS (certificates made here with
+// openssl); plus host-key pinning failures. Real lab, real Temporal, a worker in its own process.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { LabInfo } from '../../lab/lab';
+import { http, looksLikeUpstream } from '../../src/reconcile/http';
+import type { DeployResult } from '../../src/workflows/types';
+import { cli, startWorker, temporalEnv, type WorkerProcess } from '../support/cli';
+import { hostOf, labSkip, ssh, sshOk, testLab } from '../support/lab';
+
+const lab = testLab('variants');
+const env = temporalEnv(`api7-ha-lab-variants-${process.pid}`);
+
+/** A CA, one member certificate for every etcd address (server and client use) and a client certificate. */
+function makeCertificates(dir: string, ips: string[]): void {
+  const run = (args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
+  run(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=api7-ha-test-ca', '-keyout', 'ca-key.pem', '-out', 'ca.pem']);
+  const issue = (name: string, cn: string, ext: string) => {
+    writeFileSync(join(dir, `${name}.ext`), ext);
+    run(['req', '-newkey', 'rsa:2048', '-nodes', '-subj', cn ? `/CN=${cn}` : '/O=api7-ha', '-keyout', `${name}-key.pem`, '-out', `${name}.csr`]);
+    run(['x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca-key.pem', '-CAcreateserial', '-days', '2', '-extfile', `${name}.ext`, '-out', `${name}.pem`]);
+  };
+  issue('server', 'etcd', `subjectAltName=${[...ips, '127.0.0.1'].map((ip) => `IP:${ip}`).join(',')}\nextendedKeyUsage=serverAuth,clientAuth\n`);
+  // No CommonName: with auth on, etcd's gRPC gateway (which the dashboards and gateways use) refuses
+  // a client certificate that has one.
+  issue('client', '', 'extendedKeyUsage=clientAuth\n');
+}
+
+void describe('deploy variants on the lab: APISIX 3, a sudo user, etcd auth + mTLS, host keys', { skip: labSkip }, () => {
+  let info: LabInfo;
+  let worker: WorkerProcess;
+  let inventory: string;
+  let etcdPassword: string;
+
+  before(async () => {
+    info = await lab.up();
+    // A deploy user as on most servers: key login, no password, sudo without a password.
+    await Promise.all(
+      info.hosts.map(async (h) => {
+        const r = await lab.hostExec(h.name, [
+          'sh',
+          '-c',
+          "id deploy >/dev/null 2>&1 || useradd -m -s /bin/bash deploy; usermod -p '*' deploy; echo 'deploy ALL=(ALL) NOPASSWD:ALL' > /etc/sudoers.d/deploy; chmod 440 /etc/sudoers.d/deploy",
+        ]);
+        assert.equal(r.code, 0, r.stderr);
+      }),
+    );
+    const tls = join(info.dir, 'tls');
+    mkdirSync(tls, { recursive: true });
+    makeCertificates(tls, ['ha1', 'ha2', 'ha3'].map((n) => hostOf(info, n).address));
+    etcdPassword = `e"tcd:${Date.now()}#pw`;
+    writeFileSync(join(info.dir, 'secrets', 'etcd-password'), `${etcdPassword}\n`, { mode: 0o600 });
+    const base = readFileSync(info.inventoryPath, 'utf8');
+    const variant = base
+      .replace('product: api7-ee-2.13', 'product: apisix-3')
+      .replace('  user: root', '  user: deploy\n  sudo: true')
+      .replace('api7-2.13.2304-cp.tar.gz', 'apisix-dashboard-3.0.1-cp.tar.gz')
+      .replace('api7-2.13.2304-dp.tar.gz', 'apisix-3.9.1-dp.tar.gz')
+      .concat(
+        [
+          'etcd:',
+          '  auth: { enabled: true, user: root, password: { file: secrets/etcd-password } }',
+          '  tls: { enabled: true, ca_file: tls/ca.pem, server_cert_file: tls/server.pem, server_key_file: tls/server-key.pem, client_cert_file: tls/client.pem, client_key_file: tls/client-key.pem }',
+          '',
+        ].join('\n'),
+      );
+    assert.match(variant, /user: deploy/);
+    assert.match(variant, /apisix-3\.9\.1-dp\.tar\.gz/);
+    inventory = join(info.dir, 'inventory-variant.yaml');
+    writeFileSync(inventory, variant);
+    worker = await startWorker(env);
+  });
+  after(async () => {
+    await worker?.kill('SIGTERM');
+    await lab.down();
+  });
+
+  void it('refuses a host whose key changed, naming it, and touches nothing', async () => {
+    const tampered = join(info.dir, 'ssh', 'known_hosts.tampered');
+    const lines = readFileSync(info.knownHosts, 'utf8').split('\n');
+    const other = lines.find((l) => l.startsWith(`${hostOf(info, 'ha2').address} `))!.split(' ').slice(1).join(' ');
+    writeFileSync(tampered, lines.map((l) => (l.startsWith(`${hostOf(info, 'ha1').address} `) ? `${hostOf(info, 'ha1').address} ${other}` : l)).join('\n'));
+    const inv = join(info.dir, 'inventory-tampered.yaml');
+    writeFileSync(inv, readFileSync(info.inventoryPath, 'utf8').replace('known_hosts: ssh/known_hosts', 'known_hosts: ssh/known_hosts.tampered'));
+    const r = await cli(['deploy', '-i', inv, '--plan'], env);
+    assert.match(r.stdout + r.stderr, /ha1 \([\d.]+:22\): HOST KEY CHANGED/);
+    assert.match(r.stdout, /ha1: no changes \(unreachable: not probed\)|Unreachable \(not probed\): ha1/);
+  });
+
+  void it('records host keys on first use with accept-new, and pins them after', async () => {
+    const fresh = join(info.dir, 'ssh', 'known_hosts.new');
+    writeFileSync(fresh, '');
+    chmodSync(fresh, 0o600);
+    const inv = join(info.dir, 'inventory-accept-new.yaml');
+    writeFileSync(inv, readFileSync(info.inventoryPath, 'utf8').replace('known_hosts: ssh/known_hosts', 'known_hosts: ssh/known_hosts.new').replace('host_key_policy: strict', 'host_key_policy: accept-new'));
+    const r = await cli(['deploy', '-i', inv, '--plan'], env);
+    assert.equal(r.code, 0, r.stderr);
+    const recorded = readFileSync(fresh, 'utf8').trim().split('\n');
+    assert.equal(recorded.length, info.hosts.length, 'one pinned key per host');
+    const pinned = new Set(readFileSync(info.knownHosts, 'utf8').trim().split('\n'));
+    for (const line of recorded) assert.ok(pinned.has(line), `the recorded key is the host's real key: ${line}`);
+    copyFileSync(fresh, `${fresh}.check`);
+  });
+
+  void it('deploys APISIX 3 as a sudo user, with etcd auth and mTLS, and serves through the load balancer', async () => {
+    const r = await cli(['deploy', '-i', inventory, '--wait', '--json', '--failover', 'never'], env);
+    assert.equal(r.code, 0, r.stderr.slice(-3000));
+    const result = JSON.parse(r.stdout) as DeployResult;
+    assert.equal(result.product, 'apisix-3');
+    assert.equal(result.etcd.quorum.healthy, true);
+    const lb = hostOf(info, 'lb').address;
+    const res = await http(`http://${lb}/get`, { headers: { Host: 'test.com' } });
+    assert.equal(res.status, 200);
+    assert.ok(looksLikeUpstream(res.body));
+    // APISIX's own port, status API and config file.
+    const ha4 = hostOf(info, 'ha4');
+    assert.equal((await http(`http://${ha4.address}:7085/status/ready`)).status, 200);
+    const conf = await sshOk(info, ha4, 'sudo cat /opt/api7/apisix-3.9.1-dp/apisix_conf/config.yaml');
+    assert.match(conf, /deployment:\n {2}role: traditional/);
+    assert.match(conf, /https:\/\/[\d.]+:2379/);
+    assert.ok(conf.includes(JSON.stringify(etcdPassword)), 'the password is rendered as a quoted YAML string');
+    assert.equal((await sshOk(info, ha4, 'sudo stat -c %a /opt/api7/apisix-3.9.1-dp/apisix_conf/config.yaml')).trim(), '600');
+    // etcd refuses clients without a certificate, and without credentials.
+    const ha1 = hostOf(info, 'ha1');
+    const noCert = await ssh(info, ha1, `docker exec etcd etcdctl --endpoints https://${ha1.address}:2379 --cacert /etcd_certs/ca.pem get /apisix --prefix --keys-only`);
+    assert.notEqual(noCert.code, 0, 'a client without a certificate is refused');
+    const certs = '--cacert /etcd_certs/ca.pem --cert /etcd_certs/client.pem --key /etcd_certs/client-key.pem';
+    const noAuth = await ssh(info, ha1, `docker exec etcd etcdctl --endpoints https://${ha1.address}:2379 ${certs} get /apisix --prefix --keys-only`);
+    assert.notEqual(noAuth.code, 0, `no credentials, no data: ${noAuth.stdout}`);
+    const authed = await ssh(info, ha1, `docker exec -i etcd sh -c 'IFS= read -r ETCDCTL_USER && export ETCDCTL_USER && exec etcdctl --endpoints https://${ha1.address}:2379 ${certs} get /apisix/routes --prefix --keys-only'`, { input: `root:${etcdPassword}\n` });
+    assert.equal(authed.code, 0, authed.stderr);
+    assert.match(authed.stdout, /\/apisix\/routes\/api7-ha-probe/);
+    // The etcd root password is on no command line: not in the member's docker inspect Cmd/Args.
+    const inspect = await sshOk(info, ha1, "docker inspect --format '{{json .Config.Cmd}} {{json .Args}} {{json .Path}}' etcd");
+    assert.ok(!inspect.includes(etcdPassword));
+  });
+
+  void it('is converged on a second run as the sudo user', async () => {
+    const r = await cli(['deploy', '-i', inventory, '--wait', '--json', '--failover', 'never'], env);
+    assert.equal(r.code, 0, r.stderr.slice(-3000));
+    const result = JSON.parse(r.stdout) as DeployResult;
+    assert.equal(result.changed, false);
+  });
+});
