@@ -75,13 +75,48 @@ async function freshLab(lab: Lab, gateways: number): Promise<LabInfo> {
   return lab.up({ gateways });
 }
 
-/** Events in a run's history and in its children's (data plane batches, failover). */
-async function historyEvents(client: Client, workflowId: string, runId: string): Promise<{ parent: number; children: number[] }> {
+type Events = NonNullable<Awaited<ReturnType<ReturnType<Client['workflow']['getHandle']>['fetchHistory']>>['events']>;
+type Profile = Record<string, { n: number; avgMs: number; maxMs: number }>;
+
+const eventMs = (t: { seconds?: unknown; nanos?: number | null } | null | undefined) => (t ? Number(String(t.seconds ?? 0)) * 1000 + (t.nanos ?? 0) / 1e6 : 0);
+
+/** Where a run's time went: each activity type's count, mean and longest (scheduled -> completed). */
+function activityProfile(events: Events, into: Map<string, number[]>): void {
+  const scheduled = new Map<string, { type: string; at: number }>();
+  for (const e of events) {
+    const s = e.activityTaskScheduledEventAttributes;
+    if (s) scheduled.set(String(e.eventId), { type: s.activityType?.name ?? '?', at: eventMs(e.eventTime) });
+    const c = e.activityTaskCompletedEventAttributes;
+    const a = c ? scheduled.get(String(c.scheduledEventId)) : undefined;
+    if (a) into.set(a.type, [...(into.get(a.type) ?? []), eventMs(e.eventTime) - a.at]);
+  }
+}
+
+/** Events in a run's history and in its children's (data plane batches, failover), and its profile. */
+async function historyEvents(client: Client, workflowId: string, runId: string): Promise<{ parent: number; children: number[]; profile: Profile }> {
   const h = await client.workflow.getHandle(workflowId, runId).fetchHistory();
   const events = h.events ?? [];
+  const durations = new Map<string, number[]>();
+  activityProfile(events, durations);
   const childIds = events.map((e) => e.childWorkflowExecutionStartedEventAttributes?.workflowExecution).filter((x): x is { workflowId: string; runId: string } => !!x?.workflowId);
-  const children = await Promise.all(childIds.map(async (c) => ((await client.workflow.getHandle(c.workflowId, c.runId).fetchHistory()).events ?? []).length));
-  return { parent: events.length, children };
+  const children = await Promise.all(
+    childIds.map(async (c) => {
+      const ev = (await client.workflow.getHandle(c.workflowId, c.runId).fetchHistory()).events ?? [];
+      activityProfile(ev, durations);
+      return ev.length;
+    }),
+  );
+  const profile: Profile = {};
+  for (const [type, ds] of durations) profile[type] = { n: ds.length, avgMs: Math.round(ds.reduce((a, b) => a + b, 0) / ds.length), maxMs: Math.round(Math.max(...ds)) };
+  return { parent: events.length, children, profile };
+}
+
+/** CPU cost of one docker-compose v1 call on a lab host (Python start-up), to explain the scaling. */
+async function composeCost(info: LabInfo): Promise<{ wallMs: number; cpuMs: number }> {
+  const h = info.hosts.find((x) => x.roles.includes('data_plane'))!;
+  const r = await run('ssh', ['-i', info.sshKey, '-o', `UserKnownHostsFile=${info.knownHosts}`, '-o', 'StrictHostKeyChecking=yes', `root@${h.address}`, "TIMEFORMAT='%R %U %S'; time docker-compose version >/dev/null"]);
+  const [real, user, sys] = r.stderr.trim().split(/\s+/).map(Number);
+  return { wallMs: Math.round((real ?? 0) * 1000), cpuMs: Math.round(((user ?? 0) + (sys ?? 0)) * 1000) };
 }
 
 function machine() {
@@ -258,7 +293,18 @@ async function main() {
       const d = await deploy(info.inventoryPath);
       const ev = await historyEvents(client, d.result.workflowId, d.result.runId);
       const dpChildren = ev.children.reduce((a, b) => a + b, 0);
-      scale.push({ gateways: n, deployMs: Math.round(d.ms), dataPlaneMs: d.result.durationsMs['data-plane'], workerPeakRssMiB: worker.peakRssMiB(), parentEvents: ev.parent, childEvents: ev.children, eventsPerGateway: Math.round((dpChildren / n) * 10) / 10 });
+      scale.push({
+        gateways: n,
+        deployMs: Math.round(d.ms),
+        dataPlaneMs: d.result.durationsMs['data-plane'],
+        deliveryMs: d.result.durationsMs['delivery'],
+        workerPeakRssMiB: worker.peakRssMiB(),
+        parentEvents: ev.parent,
+        childEvents: ev.children,
+        eventsPerGateway: Math.round((dpChildren / n) * 10) / 10,
+        profile: ev.profile,
+      });
+      if (n === sizes[sizes.length - 1]) results['composeV1Call'] = await composeCost(info);
     }
     results['scale'] = scale;
 
@@ -288,7 +334,8 @@ function markdown(r: Record<string, unknown>): string {
     ratios: { api7haOverDirect: number; api7haOverRunbook: number; rerunOverFirst: number };
     workerPeakRssMiB: number;
   };
-  const scale = r['scale'] as { gateways: number; deployMs: number; dataPlaneMs: number; workerPeakRssMiB: number; parentEvents: number; childEvents: number[]; eventsPerGateway: number }[];
+  const scale = r['scale'] as { gateways: number; deployMs: number; dataPlaneMs: number; deliveryMs: number; workerPeakRssMiB: number; parentEvents: number; childEvents: number[]; eventsPerGateway: number; profile: Profile }[];
+  const compose = r['composeV1Call'] as { wallMs: number; cpuMs: number } | undefined;
   const ssh = r['ssh'] as Record<string, number>;
   const plan = r['planning'] as { hosts: number; medianMs: number; plannedChanges: number };
   const resume = r['resume'] as { totalMs: number; lostMs: number } | undefined;
@@ -308,11 +355,18 @@ function markdown(r: Record<string, unknown>): string {
     `| api7-ha / runbook script | ${d.ratios.api7haOverRunbook} | <= 0.5: ${ok(d.ratios.api7haOverRunbook <= 0.5)} |`,
     `| Converged re-run | ${secs(d.convergedRerun.ms)} s (${Math.round(d.ratios.rerunOverFirst * 100)} % of first; changed: ${d.convergedRerun.changed}) | <= 10 %: ${ok(d.ratios.rerunOverFirst <= 0.1)} |`,
     ...(resume ? [`| Resume after SIGKILL of the worker in the CP rollout | ${secs(resume.totalMs)} s total, ${secs(resume.lostMs)} s lost | |`] : []),
-    ...scale.map((s) => `| DP rollout, ${s.gateways} gateways | ${secs(s.dataPlaneMs)} s (deploy ${secs(s.deployMs)} s, worker peak ${s.workerPeakRssMiB} MiB, history ${s.parentEvents} parent + ${s.childEvents.join('/')} child events, ${s.eventsPerGateway}/gateway) | |`),
+    ...scale.map(
+      (s) =>
+        `| DP rollout, ${s.gateways} gateways | ${secs(s.dataPlaneMs)} s activation + ${secs(s.deliveryMs)} s delivery (deploy ${secs(s.deployMs)} s, worker peak ${s.workerPeakRssMiB} MiB, history ${s.parentEvents} parent + ${s.childEvents.join('/')} child events, ${s.eventsPerGateway}/gateway) | |`,
+    ),
     ...(dp2 && dp20 ? [`| DP rollout 20 vs 2 gateways | ${Math.round((dp20 / dp2) * 100) / 100} x | <= 3 x: ${ok(dp20 / dp2 <= 3)} |`] : []),
     `| SSH commands/s: pooled sequential / pooled x8 / new connection each | ${ssh['pooledSequentialPerS']} / ${ssh['pooledConcurrentPerS']} / ${ssh['newConnectionPerS']} (pooled ${ssh['ratio']} x faster) | |`,
     `| Plan ${plan.hosts} hosts without SSH (validate + plan, median of 5) | ${plan.medianMs} ms (${plan.plannedChanges} planned changes) | <= 1 s: ${ok(plan.medianMs <= 1000)} |`,
     '',
+    ...(compose ? [`One docker-compose v1 call on a lab host: ${compose.wallMs} ms wall, ${compose.cpuMs} ms CPU (Python start-up; the v2 plugin is a Go binary).`] : []),
+    ...scale
+      .filter((s) => s.gateways === scale[0]!.gateways || s.gateways === scale[scale.length - 1]!.gateways)
+      .map((s) => `Activity profile, ${s.gateways} gateways (mean/max ms): ${Object.entries(s.profile).map(([k, v]) => `${k} ${v.avgMs}/${v.maxMs} x${v.n}`).join(', ')}`),
     `Deploy phases (ms), api7-ha vs direct: ${Object.keys(d.api7ha.phases).map((k) => `${k} ${d.api7ha.phases[k]}/${d.direct.phases[k] ?? '-'}`).join(', ')}`,
     `History of the first deploy: ${d.api7ha.historyEvents.parent} events in the parent, ${d.api7ha.historyEvents.children.join(' + ') || 0} in children.`,
   ];
