@@ -145,7 +145,7 @@ export async function teardownLab(t: TeardownInput): Promise<boolean> {
   };
   rm(runDir);
   rm(path.join(t.labDir, 'hosts'));
-  for (const f of ['inventory.yaml', 'inventory.yaml.tmp', 'state.lock', 'secrets']) rm(path.join(t.labDir, f));
+  for (const f of ['inventory.yaml', 'inventory.yaml.tmp', 'state.lock', 'secrets', 'authorized_keys']) rm(path.join(t.labDir, f));
   rm(t.keepClientKey ? path.join(t.labDir, 'ssh', 'known_hosts') : path.join(t.labDir, 'ssh'));
   rm(path.join(t.labDir, 'state.json'));
 

@@ -3,7 +3,7 @@
 // openssl); plus host-key pinning failures. Real lab, real Temporal, a worker in its own process.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { LabInfo } from '../../lab/lab';
@@ -77,6 +77,8 @@ void describe('deploy variants on the lab: APISIX 3, a sudo user, etcd auth + mT
   after(async () => {
     await worker?.kill('SIGTERM');
     await lab.down();
+    // What this test added to the lab folder (certificates, inventories) goes too.
+    rmSync(info.dir, { recursive: true, force: true });
   });
 
   void it('refuses a host whose key changed, naming it, and touches nothing', async () => {

@@ -1,7 +1,7 @@
 // The deploy on the lab, end to end, as an operator runs it: `api7-ha deploy` against a worker in its
 // own process, a real Temporal server, real sshd and Docker engines, real etcd.
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Client } from '@temporalio/client';
@@ -77,6 +77,7 @@ void describe('deploy on the lab', { skip: labSkip }, () => {
     await worker?.kill('SIGTERM');
     await client?.connection.close();
     await lab.down();
+    rmSync(info.dir, { recursive: true, force: true });
   });
 
   void it('preflight reports a host whose etcd port is taken, with the port, and deploys nothing', async () => {
