@@ -14,6 +14,7 @@ import {
   loadBalancerInput,
   packageStep,
   preflightInput,
+  probeSettings,
   quorumCheckInput,
   tlsFiles,
   type Component,
@@ -28,7 +29,6 @@ import { ensureImage } from '../src/reconcile/images';
 import { ensureProbeRoute, verifyPropagation } from '../src/reconcile/verify';
 import { HostExecutor } from '../src/remote/executor';
 import { SshPool } from '../src/remote/ssh';
-import { probeSettings } from '../src/drills/plan';
 
 export async function directDeploy(spec: ClusterSpec, product: ProductFacts): Promise<{ totalMs: number; phases: Record<string, number> }> {
   const pool = new SshPool();

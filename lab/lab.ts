@@ -62,6 +62,7 @@ import {
   parseIpRouteNetworks,
   runDirFor,
   validateLabDir,
+  hostsRootFor,
   type Role,
 } from './topology';
 
@@ -345,7 +346,7 @@ export class Lab {
       } catch (e) {
         const msg = e instanceof Error ? e.message : String(e);
         throw new Error(
-          `${msg}\n(the half-built lab is left for inspection: daemon logs in ${path.join(this.dir, 'hosts', '<host>', 'logs')}; ` +
+          `${msg}\n(the half-built lab is left for inspection: daemon logs in ${path.join(hostsRootFor(realDir, labPrefix(realDir)), '<host>', 'logs')}; ` +
             '`lab down` removes it and the next `lab up` rebuilds it)',
           { cause: e },
         );
@@ -437,9 +438,10 @@ export class Lab {
     const nsDir = path.join(runDir, 'ns');
     const now = new Date().toISOString();
     const dir = realDir;
+    const hostsRoot = hostsRootFor(realDir, prefix);
     const hosts: HostState[] = layoutHosts(gateways).map((l) => {
       const n = hostNames(prefix, l.name);
-      const base = path.join(dir, 'hosts', l.name);
+      const base = path.join(hostsRoot, l.name);
       const run = path.join(runDir, l.name);
       return {
         name: l.name,
@@ -500,7 +502,7 @@ export class Lab {
         sshPublicKey: path.join(dir, 'ssh', 'id_ed25519.pub'),
         // Outside ssh/ (mode 700) and world-readable: sshd reads it as the user logging in, and the
         // hosts' non-root users (a sudoer, as the runbook's operator is) log in with the lab key too.
-        authorizedKeys: path.join(dir, 'authorized_keys'),
+        authorizedKeys: path.join(hostsRoot, 'authorized_keys'),
         knownHosts: path.join(dir, 'ssh', 'known_hosts'),
         dashboardSecret: path.join(dir, 'secrets', 'dashboard-secret'),
         adminPassword: path.join(dir, 'secrets', 'admin-password'),

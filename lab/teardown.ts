@@ -10,7 +10,7 @@ import { run, runOk } from './exec';
 import { cgroupDirsWithPrefix, linkAlias, linkExists, linksWithPrefix, mountsUnder, netnsWithPrefix, rmCgroupTree } from './kernel';
 import { findMembers, killMembers, nsFileId, signal, waitExit, type Membership } from './procs';
 import type { LabState } from './state';
-import { bridgeName, labPrefix, runDirFor } from './topology';
+import { bridgeName, hostsRootFor, labPrefix, runDirFor } from './topology';
 
 export interface TeardownInput {
   /** The lab directory as given (files are removed there). */
@@ -44,6 +44,7 @@ export async function teardownLab(t: TeardownInput): Promise<boolean> {
   const nsDir = state?.nsDir ?? path.join(runDir, 'ns');
   const bridge = state?.bridge ?? bridgeName(prefix);
   const artifacts = path.resolve(t.artifactsDir);
+  const hostsRoot = hostsRootFor(realDir, prefix);
 
   // Refuse to touch objects of another lab that happens to share the 4-hex prefix.
   const alias = linkAlias(bridge);
@@ -65,7 +66,7 @@ export async function teardownLab(t: TeardownInput): Promise<boolean> {
     /* none */
   }
   const links = parseLinkNames(await runOk(ip.linkList())).filter((l) => l.startsWith(`${prefix}-`));
-  const ourMounts = (): string[] => [...mountsUnder(runDir), ...mountsUnder(realDir).filter((m) => !isUnder(m, artifacts))];
+  const ourMounts = (): string[] => [...mountsUnder(runDir), ...mountsUnder(realDir).filter((m) => !isUnder(m, artifacts)), ...(isUnder(hostsRoot, realDir) ? [] : mountsUnder(hostsRoot))];
   const rootMounts = ourMounts();
   const membership: Membership = {
     netNs: new Set(netnsNames.map((n) => nsFileId(`/run/netns/${n}`, 'net')).filter((x): x is string => !!x)),
@@ -75,13 +76,13 @@ export async function teardownLab(t: TeardownInput): Promise<boolean> {
     // Fallback for daemons whose namespace files are already gone: their argv names our run dir
     // (dockerd, containerd, shims) or a host's sshd_config. Not the whole lab dir: the shared
     // artifact cache lives under the default lab dir, and other labs' echo processes run from it.
-    argvMarkers: [`${runDir}/`, `${path.join(realDir, 'hosts')}/`],
+    argvMarkers: [`${runDir}/`, `${hostsRoot}/`],
     argvComms: ['dockerd', 'containerd', 'sshd', 'docker-proxy', 'runc'],
   };
   const members = findMembers(membership);
   const cgroups = cgroupDirsWithPrefix(`${prefix}-`);
   const found =
-    state !== undefined || netnsNames.length > 0 || links.length > 0 || rootMounts.length > 0 || members.length > 0 || cgroups.length > 0 || fs.existsSync(runDir);
+    state !== undefined || netnsNames.length > 0 || links.length > 0 || rootMounts.length > 0 || members.length > 0 || cgroups.length > 0 || fs.existsSync(runDir) || fs.existsSync(hostsRoot);
   if (!found) return false;
   log(`tearing down ${prefix}: ${netnsNames.length} namespaces, ${links.length} links, ${members.length} processes, ${rootMounts.length} mounts, ${cgroups.length} cgroups`);
 
@@ -144,7 +145,8 @@ export async function teardownLab(t: TeardownInput): Promise<boolean> {
     if (!isUnder(path.resolve(p), artifacts)) fs.rmSync(p, { recursive: true, force: true, maxRetries: 3 });
   };
   rm(runDir);
-  rm(path.join(t.labDir, 'hosts'));
+  rm(hostsRoot);
+  if (!isUnder(hostsRoot, realDir)) rm(path.dirname(hostsRoot)); // EXTERNAL_HOSTS_ROOT/<prefix>
   for (const f of ['inventory.yaml', 'inventory.yaml.tmp', 'state.lock', 'secrets', 'authorized_keys']) rm(path.join(t.labDir, f));
   rm(t.keepClientKey ? path.join(t.labDir, 'ssh', 'known_hosts') : path.join(t.labDir, 'ssh'));
   rm(path.join(t.labDir, 'state.json'));

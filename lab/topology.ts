@@ -226,16 +226,26 @@ function isUnder(child: string, parent: string): boolean {
   return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
 }
 
+/** Where the hosts' files and engines live when the lab dir itself is under an overlaid path. */
+export const EXTERNAL_HOSTS_ROOT = '/var/cache/api7-ha-lab';
+
 /**
- * The lab directory holds the engines' data-roots and the overlays' upper dirs, so it must be
- * visible unchanged from inside every host: it may not sit under an overlaid path (nor be one).
+ * The hosts' overlay upper dirs, engine data-roots, sshd configs and keys must be visible unchanged
+ * from inside every host, so never under a path the hosts overlay. Usually that is `<labDir>/hosts`;
+ * for a checkout under /tmp, /root or /home (a CI clone, say) it is a folder of this lab's own
+ * (by prefix) under EXTERNAL_HOSTS_ROOT.
  */
+export function hostsRootFor(realDir: string, prefix: string): string {
+  return OVERLAY_PATHS.some((p) => isUnder(realDir, p)) ? path.join(EXTERNAL_HOSTS_ROOT, prefix, 'hosts') : path.join(realDir, 'hosts');
+}
+
+/** The lab directory may sit anywhere on a regular filesystem but may not contain an overlaid path. */
 export function validateLabDir(realDir: string): void {
   assertSafePath(realDir, 'lab directory');
   if (realDir === '/') throw new Error('lab directory may not be /');
   for (const p of OVERLAY_PATHS) {
-    if (isUnder(realDir, p) || isUnder(p, realDir)) {
-      throw new Error(`lab directory ${realDir} overlaps ${p}, which every lab host overlays; choose a directory outside ${OVERLAY_PATHS.join(' ')} (for example under the repository)`);
+    if (isUnder(p, realDir)) {
+      throw new Error(`lab directory ${realDir} contains ${p}, which every lab host overlays; choose a directory of its own (for example under the repository)`);
     }
   }
   if (isUnder(realDir, '/run') || isUnder(realDir, '/proc') || isUnder(realDir, '/sys') || isUnder(realDir, '/dev')) {

@@ -3,9 +3,10 @@
 import type { FaultTarget, RecoveryInput, SteadyStateInput } from './faults';
 import type { ProbePlan, VictimCheck } from './probes';
 import { controlPlaneHosts, dataPlaneHosts, etcdMembers, loadBalancerHosts, type ClusterSpec, type HostSpec } from '../inventory/model';
-import { apiTarget, componentStep, endpointsOf, quorumCheckInput, type ComponentStep, type PackageInfo } from '../plan/inputs';
+import { apiTarget, componentStep, endpointsOf, probeSettings, quorumCheckInput, type ComponentStep, type PackageInfo } from '../plan/inputs';
+
+export { probeSettings } from '../plan/inputs';
 import type { ProductFacts } from '../products/types';
-import type { ProbeSettings } from '../reconcile/verify';
 import type { Victim } from './journal';
 import { pickVictim, type Scenario } from './scenarios';
 
@@ -14,16 +15,6 @@ export interface DrillContext {
   product: ProductFacts;
   packages: { controlPlane: PackageInfo; dataPlane: PackageInfo };
   stamp: string;
-}
-
-export function probeSettings(spec: ClusterSpec): ProbeSettings {
-  return {
-    host: spec.verification.host,
-    path: spec.verification.path,
-    expectStatus: spec.verification.expectStatus,
-    upstream: spec.verification.upstream ?? '',
-    routeId: spec.verification.routeId,
-  };
 }
 
 export const gatewayUrl = (d: DrillContext, h: HostSpec) => `http://${h.address}${d.product.dataPlane.httpPort === 80 ? '' : `:${d.product.dataPlane.httpPort}`}`;

@@ -47,6 +47,13 @@ export interface Scenario {
   alsoStopEtcdFollower?: boolean;
 }
 
+/** What losing an etcd member (follower or leader) must not break. */
+const ETCD_LOSS_HYPOTHESES: HypothesisSpec[] = [
+  { id: 'dp-no-failure', text: 'Gateways keep serving with no failed request', metric: 'dp.failuresDuringFault', threshold: 'etcdDpMaxFailures' },
+  { id: 'cp-writes-recover', text: 'Control plane writes through the LB succeed again within the election window', metric: 'cpWriteRecoveryMs', threshold: 'etcdCpWriteRecoveryMs' },
+  { id: 'route-propagates', text: 'A route written during the fault reaches every gateway', metric: 'action', action: 'write-route-reaches-gateways' },
+];
+
 export const SCENARIOS: Record<ScenarioId, Scenario> = {
   'dp-node-loss': {
     id: 'dp-node-loss',
@@ -78,11 +85,7 @@ export const SCENARIOS: Record<ScenarioId, Scenario> = {
     fault: 'etcd-stop',
     probes: ['dp', 'cp'],
     during: ['write-route-reaches-gateways'],
-    hypotheses: [
-      { id: 'dp-no-failure', text: 'Gateways keep serving with no failed request', metric: 'dp.failuresDuringFault', threshold: 'etcdDpMaxFailures' },
-      { id: 'cp-writes-recover', text: 'Control plane writes through the LB succeed again within the election window', metric: 'cpWriteRecoveryMs', threshold: 'etcdCpWriteRecoveryMs' },
-      { id: 'route-propagates', text: 'A route written during the fault reaches every gateway', metric: 'action', action: 'write-route-reaches-gateways' },
-    ],
+    hypotheses: ETCD_LOSS_HYPOTHESES,
     hostFault: false,
   },
   'etcd-leader-loss': {
@@ -93,11 +96,7 @@ export const SCENARIOS: Record<ScenarioId, Scenario> = {
     fault: 'etcd-stop',
     probes: ['dp', 'cp'],
     during: ['write-route-reaches-gateways'],
-    hypotheses: [
-      { id: 'dp-no-failure', text: 'Gateways keep serving with no failed request', metric: 'dp.failuresDuringFault', threshold: 'etcdDpMaxFailures' },
-      { id: 'cp-writes-recover', text: 'Control plane writes through the LB succeed again within the election window', metric: 'cpWriteRecoveryMs', threshold: 'etcdCpWriteRecoveryMs' },
-      { id: 'route-propagates', text: 'A route written during the fault reaches every gateway', metric: 'action', action: 'write-route-reaches-gateways' },
-    ],
+    hypotheses: ETCD_LOSS_HYPOTHESES,
     hostFault: false,
   },
   'gateway-restart-during-etcd-degradation': {

@@ -17,6 +17,7 @@ import type { EtcdMemberInput, EtcdctlTarget } from '../commands/etcd';
 import type { ComposeVariant } from '../commands/compose';
 import type { HaproxyInput } from '../commands/haproxy';
 import type { ProductFacts } from '../products/types';
+import type { ProbeSettings } from '../reconcile/verify';
 
 /** The managed load balancer's container (also in commands/haproxy; repeated here to keep this file pure). */
 export const LB_CONTAINER = 'api7-ha-lb';
@@ -338,5 +339,16 @@ export function artifactPaths(spec: ClusterSpec): ArtifactPaths {
     dataPlane: spec.packages.dataPlane,
     ...(spec.packages.etcdImage.tarball ? { etcdImage: spec.packages.etcdImage.tarball } : {}),
     ...(spec.packages.haproxyImage?.tarball ? { haproxyImage: spec.packages.haproxyImage.tarball } : {}),
+  };
+}
+
+/** The probe route and request verification and drills use (Host + path -> the upstream). */
+export function probeSettings(spec: ClusterSpec): ProbeSettings {
+  return {
+    host: spec.verification.host,
+    path: spec.verification.path,
+    expectStatus: spec.verification.expectStatus,
+    upstream: spec.verification.upstream ?? '',
+    routeId: spec.verification.routeId,
   };
 }

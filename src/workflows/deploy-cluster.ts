@@ -22,6 +22,7 @@ import {
   loadBalancerInput,
   packageStep,
   preflightInput,
+  probeSettings,
   quorumCheckInput,
   tlsFiles,
   type Component,
@@ -422,16 +423,6 @@ const hostRange = (hosts: { name?: string; host?: string }[]) => {
 };
 
 // ---- helpers ------------------------------------------------------------------------------------
-
-function probeSettings(spec: ClusterSpec) {
-  return {
-    host: spec.verification.host,
-    path: spec.verification.path,
-    expectStatus: spec.verification.expectStatus,
-    upstream: spec.verification.upstream ?? '',
-    routeId: spec.verification.routeId,
-  };
-}
 
 function summarizeMembers(m: MemberResult[]): string {
   const counts = new Map<string, number>();
