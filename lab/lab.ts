@@ -518,6 +518,7 @@ export class Lab {
       await runOk(sshKeygen(s.files.sshKey, `api7-ha-lab@${s.prefix}`), { context: 'generating the lab key' });
     }
     fs.chmodSync(s.files.sshKey, 0o600);
+    fs.mkdirSync(path.dirname(s.files.authorizedKeys), { recursive: true });
     fs.writeFileSync(s.files.authorizedKeys, fs.readFileSync(s.files.sshPublicKey, 'utf8'), { mode: 0o644 });
     fs.chmodSync(s.files.authorizedKeys, 0o644);
   }
