@@ -146,7 +146,14 @@ export async function teardownLab(t: TeardownInput): Promise<boolean> {
   };
   rm(runDir);
   rm(hostsRoot);
-  if (!isUnder(hostsRoot, realDir)) rm(path.dirname(hostsRoot)); // EXTERNAL_HOSTS_ROOT/<prefix>
+  if (!isUnder(hostsRoot, realDir)) {
+    rm(path.dirname(hostsRoot)); // EXTERNAL_HOSTS_ROOT/<prefix>
+    try {
+      fs.rmdirSync(path.dirname(path.dirname(hostsRoot))); // EXTERNAL_HOSTS_ROOT, once no lab uses it
+    } catch {
+      /* another lab's hosts are there */
+    }
+  }
   for (const f of ['inventory.yaml', 'inventory.yaml.tmp', 'state.lock', 'secrets', 'authorized_keys']) rm(path.join(t.labDir, f));
   rm(t.keepClientKey ? path.join(t.labDir, 'ssh', 'known_hosts') : path.join(t.labDir, 'ssh'));
   rm(path.join(t.labDir, 'state.json'));
