@@ -121,6 +121,10 @@ export async function inspectPackage(path: string): Promise<PackageFacts> {
   const topDir = [...tops][0]!;
   if (!/^[A-Za-z0-9._-]+$/.test(topDir)) throw new Error(`${path}: the package folder name ${topDir} has characters api7-ha does not pass to a shell`);
   if (images.length === 0) throw new Error(`${path}: no images/*.tar.gz inside the package`);
+  // These names reach a remote shell (docker load -i <dir>/<file>): quoted there, and checked here.
+  for (const f of [...files, ...images.map((i) => i.file)]) {
+    if (!/^[A-Za-z0-9._/-]+$/.test(f) || f.split('/').includes('..')) throw new Error(`${path}: the package holds a file named ${JSON.stringify(f)}, which api7-ha does not pass to a shell`);
+  }
   return {
     ...facts,
     topDir,

@@ -6,6 +6,8 @@ import type { DeployResult } from '../workflows/types';
 import { InputError, RunError, print, settingsFrom } from './common';
 import { follow } from './follow';
 import { renderDeployResult, renderProgress } from './render';
+import { summaryTable } from '../report/text';
+import type { DrillJournal } from '../drills/journal';
 
 interface Flags {
   json?: boolean;
@@ -41,7 +43,7 @@ export async function statusCommand(id: string, flags: Flags): Promise<number> {
       `${id} (run ${desc.runId}): ${desc.status.name}`,
       `  Temporal UI: ${url}`,
       progress ? renderProgress(progress) : '',
-      result && id.startsWith('deploy-') ? renderDeployResult(result as DeployResult) : '',
+      result && typeof result === 'object' && 'scenarios' in result ? summaryTable(result as DrillJournal) : result && id.startsWith('deploy-') ? renderDeployResult(result as DeployResult) : '',
       error ? `  error: ${error}` : '',
     ]
       .filter(Boolean)

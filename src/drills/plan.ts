@@ -111,7 +111,12 @@ function victimCheck(d: DrillContext, s: Scenario, h: HostSpec): VictimCheck {
   if (s.victim === 'data_plane' || (s.victim === 'any-host' && h.roles.includes('data_plane'))) return { kind: 'http', url: `${gatewayUrl(d, h)}${p.path}`, headers: { Host: p.host }, okStatus: [p.expectStatus] };
   if (s.victim === 'control_plane' || (s.victim === 'any-host' && h.roles.includes('control_plane') && !h.roles.includes('etcd')))
     return { kind: 'http', url: `${dashboardUrl(d, h)}${d.product.controlPlane.health.path}`, okStatus: [200] };
-  return { kind: 'etcd-health', url: `${d.spec.etcd.tls.enabled ? 'https' : 'http'}://${h.address}:${d.spec.etcd.clientPort}/health` };
+  const t = d.spec.etcd.tls;
+  return {
+    kind: 'etcd-health',
+    url: `${t.enabled ? 'https' : 'http'}://${h.address}:${d.spec.etcd.clientPort}/health`,
+    ...(t.enabled && t.caFile && t.clientCertFile && t.clientKeyFile ? { tls: { caFile: t.caFile, certFile: t.clientCertFile, keyFile: t.clientKeyFile } } : {}),
+  };
 }
 
 export function probePlan(d: DrillContext, s: Scenario, h: HostSpec, maxDurationS: number): ProbePlan {

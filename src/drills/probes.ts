@@ -1,6 +1,7 @@
 // Probes: requests at a fixed rate (open loop: an outage does not slow the sender down, so a stall shows
 // as failures, not as missing samples) through the load balancers and at the victim, recording every
 // sample. They run until the drill says stop (a workflow query) or a safety deadline.
+import { readFile } from 'node:fs/promises';
 import { Agent } from 'node:http';
 import type { ApiTarget } from '../plan/inputs';
 import { sleep } from '../reconcile/context';
@@ -11,7 +12,7 @@ import type { ProbeName, ProbeSeries, Sample } from './journal';
 export type VictimCheck =
   | { kind: 'http'; url: string; headers?: Record<string, string>; okStatus: number[] }
   /** etcd's /health answers {"health":"true"} only on a member that is part of a quorum. */
-  | { kind: 'etcd-health'; url: string };
+  | { kind: 'etcd-health'; url: string; tls?: { caFile: string; certFile: string; keyFile: string } };
 
 export interface ProbePlan {
   ratePerS: number;
@@ -65,12 +66,17 @@ async function runners(plan: ProbePlan, agent: Agent): Promise<Runner[]> {
   }
   if (plan.victim) {
     const v = plan.victim;
+    // etcd with mTLS: the worker asks /health with the client certificate the dashboards use.
+    const tls =
+      v.kind === 'etcd-health' && v.tls
+        ? { ca: await readFile(v.tls.caFile, 'utf8'), cert: await readFile(v.tls.certFile, 'utf8'), key: await readFile(v.tls.keyFile, 'utf8') }
+        : undefined;
     out.push({
       name: 'victim',
       target: `GET ${v.url}`,
       okStatus: v.kind === 'http' ? v.okStatus : [200],
       send: async () => {
-        const r = await http(v.url, { ...(v.kind === 'http' && v.headers ? { headers: v.headers } : {}), timeoutMs: 1000 });
+        const r = await http(v.url, { ...(v.kind === 'http' && v.headers ? { headers: v.headers } : {}), ...(tls ? { tls } : {}), timeoutMs: 1000 });
         if (v.kind === 'etcd-health' && r.status === 200 && !/"health":\s*"true"/.test(r.body)) return { ...r, status: 503 };
         return r;
       },

@@ -1,6 +1,7 @@
 // HTTP from the worker to dashboards, gateways and load balancers. node:http rather than fetch:
 // probes must set the Host header (routes match on it), which fetch treats as forbidden.
 import { request, type Agent } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { productProfile, type HttpRequestSpec } from '../products';
 import type { ApiTarget } from '../plan/inputs';
 import { resolveSecret } from '../remote/secrets';
@@ -14,7 +15,15 @@ export interface HttpResult {
   error?: string;
 }
 
+/** Client TLS for https URLs (etcd with mTLS): PEM contents, never logged. */
+export interface ClientTls {
+  ca: string;
+  cert?: string;
+  key?: string;
+}
+
 export interface HttpOptions {
+  tls?: ClientTls;
   method?: string;
   headers?: Record<string, string>;
   body?: string;
@@ -27,11 +36,13 @@ export function http(url: string, opts: HttpOptions = {}): Promise<HttpResult> {
   const started = performance.now();
   return new Promise((resolve) => {
     const u = new URL(url);
-    const req = request(
+    const secure = u.protocol === 'https:';
+    const req = (secure ? httpsRequest : request)(
       {
         protocol: u.protocol,
         hostname: u.hostname,
-        port: u.port || 80,
+        port: u.port || (secure ? 443 : 80),
+        ...(secure && opts.tls ? { ca: opts.tls.ca, ...(opts.tls.cert ? { cert: opts.tls.cert } : {}), ...(opts.tls.key ? { key: opts.tls.key } : {}) } : {}),
         path: `${u.pathname}${u.search}`,
         method: opts.method ?? 'GET',
         headers: { ...(opts.body !== undefined ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(opts.body) } : {}), ...opts.headers },

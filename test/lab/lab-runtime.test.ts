@@ -32,6 +32,8 @@ function exec(file: string, args: string[], timeoutMs = 20_000, input?: string):
       const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 255) : 0;
       resolve({ code, stdout, stderr });
     });
+    // A command that exits without reading its stdin closes the pipe: not an error of the test.
+    child.stdin?.on('error', () => undefined);
     child.stdin?.end(input ?? '');
   });
 }

@@ -25,6 +25,8 @@ export function run(file: string, args: string[], opts: { timeoutMs?: number; in
       const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 255) : 0;
       resolve({ code, stdout: String(stdout), stderr: String(stderr) });
     });
+    // A command that exits without reading its stdin closes the pipe: not an error of the test.
+    child.stdin?.on('error', () => undefined);
     child.stdin?.end(opts.input ?? '');
   });
 }
