@@ -9,6 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import type { LabInfo } from '../../lab/lab';
 import { http, looksLikeUpstream } from '../../src/reconcile/http';
 import type { DeployResult } from '../../src/workflows/types';
+import type { DrillJournal } from '../../src/drills/journal';
 import { cli, startWorker, temporalEnv, type WorkerProcess } from '../support/cli';
 import { hostOf, labSkip, ssh, sshOk, testLab } from '../support/lab';
 
@@ -139,6 +140,19 @@ void describe('deploy variants on the lab: APISIX 3, a sudo user, etcd auth + mT
     // The etcd root password is on no command line: not in the member's docker inspect Cmd/Args.
     const inspect = await sshOk(info, ha1, "docker inspect --format '{{json .Config.Cmd}} {{json .Args}} {{json .Path}}' etcd");
     assert.ok(!inspect.includes(etcdPassword));
+  });
+
+  void it('drills the etcd member loss on it: faults as the sudo user, the victim probed over mTLS', async () => {
+    const r = await cli(['drill', '-i', inventory, '--scenarios', 'etcd-member-loss', '--wait', '--json'], env);
+    const journal = JSON.parse(r.stdout) as DrillJournal;
+    assert.equal(r.code, 0, `${journal.summary}\n${r.stderr.slice(-2000)}`);
+    const s = journal.scenarios[0]!;
+    assert.equal(s.status, 'passed');
+    // The victim's own /health (https, client certificate) went down with the fault and came back.
+    const victim = s.probes.find((p) => p.name === 'victim')!;
+    assert.match(victim.target, /^GET https:/);
+    assert.ok(victim.samples.some(([, status]) => status === 0), 'the victim was seen down');
+    assert.equal(victim.samples[victim.samples.length - 1]![1], 200, 'and healthy again');
   });
 
   void it('is converged on a second run as the sudo user', async () => {
