@@ -2,7 +2,7 @@
 // API7-Gateway on 80/443/9091 with gateway_conf/config.yaml, config in etcd under /api7 and gateways
 // under /api7/${cluster_id}.
 import { secretPlaceholder, type ControlPlaneConfigInput, type DataPlaneConfigInput, type ProductProfile } from './types';
-import { apisixRouteBody, etcdUrls, renderYaml, tokenFromLoginResponse } from './shared';
+import { apisixRouteBody, dashboardAuthentication, etcdUrls, renderYaml, tokenFromLoginResponse } from './shared';
 
 const DASHBOARD_CONF = '/usr/local/apisix-dashboard/conf';
 const GATEWAY_CONF = '/usr/local/apisix/conf';
@@ -34,11 +34,7 @@ function renderDashboardConf(input: ControlPlaneConfigInput): string {
         access_log: { file_path: 'logs/access.log' },
       },
     },
-    authentication: {
-      secret: input.sharedSecret ? secretPlaceholder('dashboard_secret') : 'secret',
-      expire_time: input.tokenExpireS,
-      users: [{ username: input.adminUser, password: input.adminPassword ? secretPlaceholder('admin_password') : 'admin' }],
-    },
+    authentication: dashboardAuthentication(input),
   });
 }
 

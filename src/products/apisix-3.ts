@@ -2,7 +2,7 @@
 // as the API7 runbook with APISIX's own config formats (deployment.etcd), ports (9080/9443) and the
 // manager-api route API under /apisix/admin.
 import { secretPlaceholder, type ControlPlaneConfigInput, type DataPlaneConfigInput, type ProductProfile } from './types';
-import { apisixRouteBody, etcdUrls, renderYaml, tokenFromLoginResponse } from './shared';
+import { apisixRouteBody, dashboardAuthentication, etcdUrls, renderYaml, tokenFromLoginResponse } from './shared';
 
 const DASHBOARD_CONF = '/usr/local/apisix-dashboard/conf';
 const GATEWAY_CONF = '/usr/local/apisix/conf';
@@ -24,11 +24,7 @@ function renderDashboardConf(input: ControlPlaneConfigInput): string {
       },
       log: { error_log: { level: 'warn', file_path: 'logs/error.log' }, access_log: { file_path: 'logs/access.log' } },
     },
-    authentication: {
-      secret: input.sharedSecret ? secretPlaceholder('dashboard_secret') : 'secret',
-      expire_time: input.tokenExpireS,
-      users: [{ username: input.adminUser, password: input.adminPassword ? secretPlaceholder('admin_password') : 'admin' }],
-    },
+    authentication: dashboardAuthentication(input),
   });
 }
 

@@ -1,6 +1,6 @@
 // Pieces both products share: APISIX-shaped route bodies and YAML rendering with a managed-file header.
 import { stringify } from 'yaml';
-import { type EtcdClientSettings, type ProbeRoute } from './types';
+import { secretPlaceholder, type ControlPlaneConfigInput, type EtcdClientSettings, type ProbeRoute } from './types';
 
 export const MANAGED_HEADER = '# Managed by api7-ha: edits are replaced on the next deploy; earlier versions are kept beside this file as *.bak-<time>.\n';
 
@@ -26,4 +26,14 @@ export function tokenFromLoginResponse(body: unknown): string {
   const token = (body as { data?: { token?: unknown } } | undefined)?.data?.token;
   if (typeof token !== 'string' || token.length === 0) throw new Error('the dashboard answered the login without a token');
   return token;
+}
+
+/** Both dashboards' authentication section: the shared secret (one for all, or tokens from one
+ *  dashboard are refused by another) and the admin user, as placeholders for the secrets. */
+export function dashboardAuthentication(input: ControlPlaneConfigInput): Record<string, unknown> {
+  return {
+    secret: input.sharedSecret ? secretPlaceholder('dashboard_secret') : 'secret',
+    expire_time: input.tokenExpireS,
+    users: [{ username: input.adminUser, password: input.adminPassword ? secretPlaceholder('admin_password') : 'admin' }],
+  };
 }
