@@ -1019,10 +1019,13 @@ export class Lab {
     const s = this.readyState();
     const h = this.host(s, name);
     const t0 = Date.now();
+    // Recorded first: a power-off cut short half-way is still undone by power-on.
+    updateHost(this.dir, name, (x) => {
+      x.poweredOff = true;
+    });
     await runOk(ip.linkDown(h.veth), { context: `power-off ${name}` });
     const killed = await killMembers(this.hostMembership(h));
     updateHost(this.dir, name, (x) => {
-      x.poweredOff = true;
       x.pids = {};
     });
     this.log(`${name}: powered off (${killed} processes killed) in ${elapsed(t0)} ms`);
@@ -1031,7 +1034,14 @@ export class Lab {
   /** Boot the host again: fresh /run, sshd and dockerd (restart-policy containers come back), echo. */
   async powerOn(name: string): Promise<void> {
     const s = this.readyState();
-    await this.powerOnHost(this.host(s, name).name, true);
+    const h = this.host(s, name);
+    // A host that is on stays as it is: a drill's rollback may run after an injection that never
+    // happened, and must not reboot a healthy host.
+    if (!h.poweredOff) {
+      this.log(`${name}: already powered on`);
+      return;
+    }
+    await this.powerOnHost(h.name, true);
   }
 
   private async powerOnHost(name: string, log: boolean): Promise<void> {

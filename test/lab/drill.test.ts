@@ -184,4 +184,26 @@ void describe('HA drills on the lab', { skip: labSkip }, () => {
     assert.match(text.stdout, /VERDICT\s+SCORE/);
     assert.match(text.stdout, new RegExp(`${drillIds[0]}.*passed\\s+100`));
   });
+
+  void it('survives a whole host powered off and an etcd host cut off the network, and brings both back', async () => {
+    const r = await cli(['drill', '-i', info.inventoryPath, '--scenarios', 'host-loss,etcd-partition', '--wait', '--json'], env);
+    const journal = JSON.parse(r.stdout) as DrillJournal;
+    assert.equal(r.code, 0, `${journal.summary}\n${r.stderr}`);
+    assert.deepEqual(journal.scenarios.map((s) => [s.id, s.status]), [
+      ['host-loss', 'passed'],
+      ['etcd-partition', 'passed'],
+    ]);
+    for (const s of journal.scenarios) {
+      console.log(`# ${s.id} (${s.victim?.host}): dp outage ${s.metrics.probes.dp?.longestOutageMs ?? '-'} ms, cp outage ${s.metrics.probes.cp?.longestOutageMs ?? '-'} ms, recover ${s.metrics.recoverMs ?? '-'} ms`);
+      assert.deepEqual(s.actions.filter((a) => a.kind === 'fault' || a.kind === 'rollback' || a.kind === 'recovery').map((a) => [a.kind, a.ok]), [
+        ['fault', true],
+        ['rollback', true],
+        ['recovery', true],
+      ]);
+    }
+    // The lab agrees: no host is left powered off or disconnected.
+    const state = JSON.parse(readFileSync(join(lab.dir, 'state.json'), 'utf8')) as { hosts: { name: string; poweredOff?: boolean; disconnected?: boolean }[] };
+    assert.deepEqual(state.hosts.filter((h) => h.poweredOff || h.disconnected).map((h) => h.name), []);
+    await everythingRunning(info);
+  });
 });

@@ -408,9 +408,12 @@ void describe('failoverVerification (real Temporal server, mocked activities)', 
     let injected: () => void = () => undefined;
     const inFault = new Promise<void>((r) => (injected = r));
     const mocks = mockActivities({
+      // The cancel arrives while `docker stop` is still running: the stop goes through anyway.
       injectFault: async (f: { kind: string; host: string }) => {
+        const startedAt = Date.now();
         injected();
-        return { startedAt: Date.now(), endedAt: Date.now(), detail: `${f.kind} on ${f.host}` };
+        await new Promise((r) => setTimeout(r, 800));
+        return { startedAt, endedAt: Date.now(), detail: `${f.kind} on ${f.host}` };
       },
     });
     const { error } = await drill(mocks, ['etcd-member-loss'], async (h) => {
@@ -419,8 +422,27 @@ void describe('failoverVerification (real Temporal server, mocked activities)', 
     });
     assert.ok(error instanceof WorkflowFailedError);
     const names = mocks.calls.map((c) => c.name);
-    assert.ok(names.indexOf('rollbackFault') > names.indexOf('injectFault'), `rolled back after the injection: ${names.join(', ')}`);
+    const inject = named(mocks.calls, 'injectFault')[0]!;
+    const rollback = named(mocks.calls, 'rollbackFault')[0];
+    assert.ok(rollback, `rolled back: ${names.join(', ')}`);
+    assert.ok(inject.end !== undefined && rollback.start >= inject.end, 'the rollback runs after the injection finished, never before it');
     assert.ok(names.includes('waitRecovered'), 'and waited for the member to rejoin');
+  });
+
+  void it('rolls back an injection that failed half-way, and says so in the journal', async () => {
+    const mocks = mockActivities({
+      injectFault: async () => {
+        throw ApplicationFailure.nonRetryable('ssh: connection reset after `docker stop` was sent');
+      },
+    });
+    const { journal, error } = await drill(mocks, ['etcd-member-loss']);
+    assert.equal(error, undefined);
+    const s = journal!.scenarios[0]!;
+    assert.equal(s.status, 'error');
+    assert.match(s.error ?? '', /connection reset/);
+    assert.equal(named(mocks.calls, 'rollbackFault').length, 1, 'the member is started again in case the stop went through');
+    assert.ok(s.actions.some((a) => a.kind === 'rollback' && a.ok));
+    assert.notEqual(journal!.verdict, 'passed');
   });
 
   void it('refuses a drill while a deploy holds the cluster, naming it', async () => {
