@@ -276,8 +276,14 @@ async function etcdBootstrap(progress: Progress, steps: EtcdMemberStep[], stamp:
   for (const [i, r] of first.entries()) {
     if (r.action !== 'needs-recreate') continue;
     const s = steps[i]!;
+    // The recreation below ignores a cancel, so a cancel must stop the loop before the next member.
+    if (CancellationScope.current().consideredCancelled) throw new CancelledFailure('deploy cancelled between etcd member recreations');
     progress.hostNote('etcd-bootstrap', s.target.host, `recreating (${r.reason})`);
-    results[i] = await act.recreateEtcdMember.executeWithOptions(withSummary(waits, `${s.target.host}: recreate etcd member ${s.member.member.name} (existing cluster)`), [s, stamp]);
+    // Not cancellable: a cancel waits for this member to be back (new or old). Half a recreation
+    // (old container parked, new one not yet started) would leave the cluster a member short.
+    results[i] = await CancellationScope.nonCancellable(() =>
+      act.recreateEtcdMember.executeWithOptions(withSummary(waits, `${s.target.host}: recreate etcd member ${s.member.member.name} (existing cluster)`), [s, stamp]),
+    );
     progress.hostNote('etcd-bootstrap', s.target.host, 'recreated');
   }
   return results;

@@ -3,7 +3,7 @@
 //             is delivered at once, while etcd boots);
 //   activate: edit the conf file, `docker compose up`, check (one host at a time on a running estate).
 // Shared by the control plane (in the parent workflow) and the data plane batches (child workflows).
-import { proxyActivities, setHandler } from '@temporalio/workflow';
+import { CancellationScope, isCancellation, proxyActivities, setHandler } from '@temporalio/workflow';
 import type { DeployActivities } from '../activities/deploy';
 import type { ComponentStep, PackageStep } from '../plan/inputs';
 import { quick, transfer, waits, withSummary } from './profiles';
@@ -26,7 +26,11 @@ export async function activateHost(comp: ComponentStep): Promise<HostRollout> {
   const h = comp.target.host;
   const started = Date.now();
   const config = await act.configureComponent.executeWithOptions(withSummary(quick, `${h}: render the ${what(comp)} configuration`), [comp]);
-  const start = await act.startComponent.executeWithOptions(withSummary(quick, `${h}: docker compose up the ${what(comp)}`), [comp, config.changed]);
+  // Not cancellable: `docker compose up` stopped half-way can leave the old container removed and
+  // the new one not created. A cancel lets it finish, then ends the run before the health wait.
+  const start = await CancellationScope.nonCancellable(() =>
+    act.startComponent.executeWithOptions(withSummary(quick, `${h}: docker compose up the ${what(comp)}`), [comp, config.changed]),
+  );
   await act.waitComponentHealthy.executeWithOptions(withSummary(waits, `${h}: wait until the ${what(comp)} is healthy`), [comp]);
   return { host: h, ok: true, configChanged: config.changed, action: start.action, ms: Date.now() - started };
 }
@@ -51,7 +55,10 @@ export async function rolloutDataPlaneBatch(input: BatchInput): Promise<HostRoll
       input.hosts.map((s) =>
         progress
           .host('gateways', s.comp.target.host, () => (input.phase === 'deliver' ? deliverHost(s.pkg) : activateHost(s.comp)))
-          .catch((e: unknown): HostRollout => ({ host: s.comp.target.host, ok: false, error: messageOf(e) })),
+          .catch((e: unknown): HostRollout => {
+            if (isCancellation(e)) throw e; // a cancelled run is not a failed gateway
+            return { host: s.comp.target.host, ok: false, error: messageOf(e) };
+          }),
       ),
     ),
   );

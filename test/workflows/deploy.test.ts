@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ApplicationFailure } from '@temporalio/activity';
-import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import { CancelledFailure, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { DeployActivities } from '../../src/activities/deploy';
 import type { DrillActivities } from '../../src/activities/drill';
@@ -272,6 +272,39 @@ void describe('deployCluster orchestration (real Temporal server, mocked activit
     assert.deepEqual(rec.map((c) => c.host), ['ha1', 'ha2']);
     assert.ok(!overlap(rec[0]!, rec[1]!), 'never two members recreated at once');
     assert.deepEqual(result?.etcd.members.map((m) => m.action), ['recreated', 'recreated', 'unchanged']);
+  });
+
+  void it('lets a cancel wait for the etcd member being recreated, and recreates no other', async () => {
+    let recreating: () => void = () => undefined;
+    const inRecreate = new Promise<void>((r) => (recreating = r));
+    let recreatedAt = 0;
+    const base = mockActivities();
+    const mocks = mockActivities({
+      ensureEtcdMember: async (s: { target: { host: string }; member: { member: { name: string } } }) => ({
+        host: s.target.host,
+        member: s.member.member.name,
+        action: 'needs-recreate',
+        image: { image: 'i', action: 'present', uploaded: false },
+      }),
+      // The old container is parked and the new one starting: this must finish, cancel or not.
+      recreateEtcdMember: async (...a: never[]) => {
+        recreating();
+        await new Promise((r) => setTimeout(r, 800));
+        recreatedAt = Date.now();
+        return (base.activities['recreateEtcdMember'] as (...x: never[]) => Promise<unknown>)(...a);
+      },
+    });
+    const taskQueue = uniqueQueue('wf-deploy');
+    const worker = await testWorker(env, { taskQueue, activities: mocks.activities });
+    const closed = await worker.runUntil(async () => {
+      const h = await env.client.workflow.start('deployCluster', { taskQueue, workflowId: `deploy-test-${taskQueue}`, args: [deployInput(labSpec(), 'never')] });
+      await inRecreate;
+      await h.cancel();
+      await assert.rejects(h.result(), (e: unknown) => e instanceof WorkflowFailedError && e.cause instanceof CancelledFailure);
+      return (await h.describe()).closeTime!;
+    });
+    assert.ok(recreatedAt > 0 && closed.getTime() >= recreatedAt, 'the run ended only after the member was back');
+    assert.deepEqual(named(mocks.calls, 'recreateEtcdMember').map((c) => c.host), ['ha1'], 'no second member is taken down after the cancel');
   });
 
   void it('rolls a running control plane one host at a time', async () => {
