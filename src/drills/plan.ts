@@ -86,7 +86,11 @@ export function faultTarget(d: DrillContext, s: Scenario, h: HostSpec): FaultTar
       return { ...base, etcdContainer: d.spec.etcd.containerName };
     case 'power-off':
     case 'disconnect':
-      return { ...base, labDir: d.spec.drills.hostFaultDriver?.labDir ?? '' };
+    {
+      // Until the driver interface lands, only the lab driver exists (the commands driver is validated, not run).
+      const driver = d.spec.drills.hostFaultDriver;
+      return { ...base, labDir: driver?.type === 'lab' ? driver.labDir : '' };
+    }
   }
 }
 

@@ -48,6 +48,22 @@ export interface ImageRef {
   tarball?: string;
 }
 
+/**
+ * Argv templates an operator gives for faults that take a whole host (`ipmitool ... power off`, a
+ * cloud CLI), run on the worker's machine. Elements may hold the placeholders {host} (inventory
+ * name) and {address}; nothing is run through a shell.
+ */
+export interface HostFaultCommands {
+  powerOff: string[];
+  powerOn: string[];
+  disconnect?: string[];
+  reconnect?: string[];
+  timeoutS: number;
+}
+
+/** lab: api7-ha's own lab (its driver is registered from lab/); commands: operator-given argv. */
+export type HostFaultDriverSpec = { type: 'lab'; labDir: string } | { type: 'commands'; commands: HostFaultCommands };
+
 export interface ClusterSpec {
   cluster: { name: string; clusterId: string };
   product: ProductId;
@@ -106,7 +122,7 @@ export interface ClusterSpec {
     holdS: number;
     scenarios?: string[];
     /** How host-loss and etcd-partition faults are made; absent: those scenarios are refused. */
-    hostFaultDriver?: { type: 'lab'; labDir: string };
+    hostFaultDriver?: HostFaultDriverSpec;
     thresholds: {
       dpMaxOutageMs: number;
       cpMaxOutageMs: number;

@@ -1,6 +1,7 @@
 // Semantic checks over a schema-valid inventory, then normalization into a ClusterSpec.
 // Every problem is collected (not just the first) and names the field and the fix.
 import { productProfile } from '../products';
+import { rolePorts } from './ports';
 import type { ClusterSpec, HostSpec, SecretName, SshTarget } from './model';
 import type { Inventory, SecretRef } from './schema';
 
@@ -112,24 +113,17 @@ export function validateAndNormalize(inv: Inventory, ctx: NormalizeContext): Val
   }
 
   // Ports of co-located roles must not clash (host networking: every role binds on the host).
-  const rolePorts = (role: string): number[] => {
-    switch (role) {
-      case 'etcd':
-        return [inv.etcd.client_port, inv.etcd.peer_port];
-      case 'control_plane':
-        return product.controlPlane.ports;
-      case 'data_plane':
-        return product.dataPlane.ports;
-      case 'load_balancer':
-        return lb.mode === 'managed' ? [lb.control_plane_port, lb.data_plane_port, lb.stats_port] : [];
-      default:
-        return [];
-    }
-  };
+  const portsOf = rolePorts(
+    {
+      etcd: { clientPort: inv.etcd.client_port, peerPort: inv.etcd.peer_port },
+      loadBalancer: { mode: lb.mode, controlPlanePort: lb.control_plane_port, dataPlanePort: lb.data_plane_port, statsPort: lb.stats_port },
+    },
+    { controlPlane: product.controlPlane.ports, dataPlane: product.dataPlane.ports },
+  );
   inv.hosts.forEach((h, i) => {
     const owner = new Map<number, string>();
     for (const role of h.roles) {
-      for (const p of rolePorts(role)) {
+      for (const p of portsOf[role]) {
         const other = owner.get(p);
         if (other && other !== role)
           issues.push({

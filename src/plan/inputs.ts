@@ -18,6 +18,9 @@ import type { ComposeVariant } from '../commands/compose';
 import type { HaproxyInput } from '../commands/haproxy';
 import type { ProductFacts } from '../products/types';
 import type { ProbeSettings } from '../reconcile/verify';
+import { rolePorts } from '../inventory/ports';
+
+export type { HostPorts } from '../inventory/ports';
 
 /** The managed load balancer's container (also in commands/haproxy; repeated here to keep this file pure). */
 export const LB_CONTAINER = 'api7-ha-lb';
@@ -236,23 +239,6 @@ export function imageDelivery(spec: ClusterSpec, image: { name: string; tarball?
   return {
     name: image.name,
     ...(image.tarball && info ? { tarball: image.tarball, sha256: info.sha256, id: info.id, remoteTarball: `${stagingDir(spec)}/${info.fileName}` } : {}),
-  };
-}
-
-export interface HostPorts {
-  etcd: number[];
-  control_plane: number[];
-  data_plane: number[];
-  load_balancer: number[];
-}
-
-export function rolePorts(spec: ClusterSpec, productPorts: { controlPlane: number[]; dataPlane: number[] }): HostPorts {
-  const lb = spec.loadBalancer;
-  return {
-    etcd: [spec.etcd.clientPort, spec.etcd.peerPort],
-    control_plane: productPorts.controlPlane,
-    data_plane: productPorts.dataPlane,
-    load_balancer: lb.mode === 'managed' ? [lb.controlPlanePort, lb.dataPlanePort, lb.statsPort] : [],
   };
 }
 
