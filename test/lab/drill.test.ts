@@ -61,7 +61,7 @@ void describe('HA drills on the lab', { skip: labSkip }, () => {
     const r = await cli(['drill', '-i', info.inventoryPath, '--wait', '--json'], env);
     const journal = JSON.parse(r.stdout) as DrillJournal;
     drillIds.push(journal.workflowId);
-    assert.equal(r.code, 0, `${journal.summary}\n${r.stderr}`);
+    assert.equal(r.code, 0, `${journal.summary}\n${journal.scenarios.filter((s) => s.error).map((s) => `${s.id}: ${s.error}`).join('\n')}\n${r.stderr}`);
     assert.equal(journal.verdict, 'passed');
     assert.deepEqual(journal.scenarios.map((s) => [s.id, s.status]), [
       ['dp-node-loss', 'passed'],
@@ -188,7 +188,7 @@ void describe('HA drills on the lab', { skip: labSkip }, () => {
   void it('survives a whole host powered off and an etcd host cut off the network, and brings both back', async () => {
     const r = await cli(['drill', '-i', info.inventoryPath, '--scenarios', 'host-loss,etcd-partition', '--wait', '--json'], env);
     const journal = JSON.parse(r.stdout) as DrillJournal;
-    assert.equal(r.code, 0, `${journal.summary}\n${r.stderr}`);
+    assert.equal(r.code, 0, `${journal.summary}\n${journal.scenarios.filter((s) => s.error).map((s) => `${s.id}: ${s.error}`).join('\n')}\n${r.stderr}`);
     assert.deepEqual(journal.scenarios.map((s) => [s.id, s.status]), [
       ['host-loss', 'passed'],
       ['etcd-partition', 'passed'],
