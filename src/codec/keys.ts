@@ -25,7 +25,8 @@ const BASE64 = /^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$/; // exactly 32 bytes
 
 export function parseSecretRef(what: string, ref: string): SecretRef {
   const m = /^(file|env):(.+)$/.exec(ref);
-  if (!m) throw new KeyRingError(`${what} ${ref}: expected file:PATH or env:NAME (the secret itself never goes on the command line)`);
+  // Not echoed: a user who pasted the secret itself would see it in a log.
+  if (!m) throw new KeyRingError(`${what}: expected file:PATH or env:NAME (the secret itself never goes on the command line or in an environment variable's reference)`);
   if (m[1] === 'env') {
     if (!ENV_NAME.test(m[2]!)) throw new KeyRingError(`${what} env:${m[2]}: not an environment variable name`);
     return { env: m[2]! };
