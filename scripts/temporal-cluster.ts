@@ -7,6 +7,7 @@
 //
 //   npm run temporal -- --postgres      (foreground; Ctrl-C stops the server and PostgreSQL)
 //   node dist/scripts/temporal-cluster.js [--dir DIR] [--port 7233]
+//   node dist/scripts/temporal-cluster.js --stop [DIR]   (stops a cluster a crashed process left)
 //
 // Tests use the class (test/lab/temporal-cluster.test.ts): start, restart the server, stop.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
@@ -303,6 +304,7 @@ export class TemporalCluster {
     const child = spawn(join(SERVER_DIR, 'temporal-server'), ['--config-file', join(SERVER_DIR, 'config', 'docker.yaml'), '--allow-no-auth', 'start'], { env, stdio: ['ignore', fd, fd], cwd: this.dir });
     closeSync(fd);
     this.server = child;
+    writeFileSync(join(this.dir, 'server.pid'), String(child.pid));
     this.serverExit = new Promise((r) => child.once('exit', () => r()));
     const deadline = Date.now() + 120_000;
     for (;;) {
@@ -345,6 +347,14 @@ export class TemporalCluster {
   /** Server, then PostgreSQL (fast shutdown: transactions are rolled back, data kept). */
   async stop(): Promise<void> {
     await this.stopServer('SIGTERM');
+    // A server left by a process that died (a crashed test run): by its recorded PID, if it is ours.
+    const pidFile = join(this.dir, 'server.pid');
+    if (existsSync(pidFile)) {
+      const pid = Number(readFileSync(pidFile, 'utf8'));
+      const cmdline = existsSync(`/proc/${pid}/cmdline`) ? readFileSync(`/proc/${pid}/cmdline`, 'utf8') : '';
+      if (pid > 0 && cmdline.includes(join(SERVER_DIR, 'temporal-server'))) process.kill(pid, 'SIGTERM');
+      rmSync(pidFile, { force: true });
+    }
     const data = join(this.dir, 'pg');
     if (existsSync(join(data, 'postmaster.pid'))) {
       const [c, a] = this.asPg(pgBin('pg_ctl'), ['-D', data, '-m', 'fast', '-w', 'stop']);
@@ -359,6 +369,11 @@ async function main(): Promise<void> {
     const i = args.indexOf(name);
     return i >= 0 ? args[i + 1] : undefined;
   };
+  if (args[0] === '--stop') {
+    // Stops what a cluster folder still runs (scripts/test.sh cleans up after a crashed run with it).
+    await new TemporalCluster({ dir: args[1] ?? join(ROOT, '.data', 'temporal-cluster') }).stop();
+    return;
+  }
   const port = Number(flag('--port') ?? process.env['TEMPORAL_PORT'] ?? 7233);
   const cluster = new TemporalCluster({ dir: flag('--dir') ?? join(ROOT, '.data', 'temporal-cluster'), port, log: (l) => console.error(l) });
   let stopping = false;

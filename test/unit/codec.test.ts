@@ -7,9 +7,10 @@ import type { AddressInfo, Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { defaultPayloadConverter, type Payload } from '@temporalio/common';
+import { ApplicationFailure, defaultPayloadConverter, type Payload } from '@temporalio/common';
 import { connectionOptions, temporalSettings } from '../../src/client';
 import { AesGcmCodec, KEY_ID_METADATA, KeyRingError, loadKeyRing, parseKeyRing } from '../../src/codec';
+import { failureConverter } from '../../src/codec/failure-converter';
 import { startCodecServer } from '../../src/codec/server';
 import { cliBin } from '../support/paths';
 import { run } from '../support/lab';
@@ -180,5 +181,19 @@ void describe('Temporal connection settings', () => {
     const c = await run(process.execPath, [cliBin(), 'codec-server', '--codec-key', 'env:RING', '--cors-origin', 'http://localhost:8233/path'], { timeoutMs: 30_000, env: { ...process.env, RING: `k1:${key()}` } });
     assert.equal(c.code, 2, c.stderr);
     assert.match(c.stderr, /--cors-origin "http:\/\/localhost:8233\/path": expected the Web UI's origin/);
+  });
+});
+
+void describe('failures with the codec on', () => {
+  void it("move a failure's message and stack into attributes that the codec encrypts", async () => {
+    const f = failureConverter.errorToFailure(ApplicationFailure.nonRetryable(`ssh ${secret.user}@${secret.address}: ${secret.path}: permission denied`, 'SshFailed'), defaultPayloadConverter);
+    assert.equal(f.message, 'Encoded failure');
+    assert.ok(!JSON.stringify({ ...f, encodedAttributes: undefined }).includes(secret.address), 'nothing readable outside the encoded attributes');
+    // The SDK runs the encoded attributes through the payload codec like any payload.
+    const codec = new AesGcmCodec(parseKeyRing(`k1:${key()}`, 'ring'));
+    const [sealed] = await codec.encode([f.encodedAttributes!]);
+    for (const v of Object.values(secret)) assert.ok(!text(sealed!.data).includes(v));
+    const [opened] = await codec.decode([sealed!]);
+    assert.match(failureConverter.failureToError({ ...f, encodedAttributes: opened! }, defaultPayloadConverter).message, /ssh deploy@10\.1\.2\.3/);
   });
 });
