@@ -40,6 +40,12 @@ export interface ClusterOptions {
   tls?: ClusterTls;
   /** Tests: PostgreSQL without fsync (a throwaway database on a busy machine). */
   fast?: boolean;
+  /**
+   * Authorization on (the template's default JWT claim mapper and authorizer): tokens are checked
+   * against the JWKS at this URL, and the server's own services use the internal frontend.
+   * adminToken (temporal-system:admin) is what this launcher uses for its health check and setup.
+   */
+  auth?: { jwksUri: string; adminToken: string };
   log?: (line: string) => void;
   /** Interpolates the compose file (POSTGRES_USER, POSTGRES_PASSWORD), as Compose does. */
   env?: NodeJS.ProcessEnv;
@@ -56,6 +62,9 @@ interface Ports {
   matchingMembership: number;
   worker: number;
   workerMembership: number;
+  internalFrontend?: number;
+  internalFrontendHttp?: number;
+  internalFrontendMembership?: number;
 }
 
 interface ComposeService {
@@ -165,6 +174,11 @@ export class TemporalCluster {
     };
   }
 
+  /** What the launcher itself connects with: the admin client certificate and token. */
+  private adminEnv(): Record<string, string> {
+    return { ...this.clientEnv(this.adminClient), ...(this.opts.auth ? { TEMPORAL_API_KEY: this.opts.auth.adminToken } : {}) };
+  }
+
   /** PostgreSQL (created on first start), schema, server, namespace and search attributes. */
   async start(opts: { adminClient?: { certFile: string; keyFile: string } } = {}): Promise<void> {
     for (const f of ['temporal-server', 'temporal-sql-tool']) {
@@ -202,6 +216,9 @@ export class TemporalCluster {
       matchingMembership: await freePort(),
       worker: await freePort(),
       workerMembership: await freePort(),
+      internalFrontend: await freePort(),
+      internalFrontendHttp: await freePort(),
+      internalFrontendMembership: await freePort(),
     };
     writeFileSync(file, JSON.stringify(p, null, 2));
     return p;
@@ -298,10 +315,22 @@ export class TemporalCluster {
             TEMPORAL_TLS_FRONTEND_SERVER_NAME: t.serverName ?? 'localhost',
           }
         : {}),
+      ...(this.opts.auth
+        ? {
+            TEMPORAL_AUTH_AUTHORIZER: 'default',
+            TEMPORAL_AUTH_CLAIM_MAPPER: 'default',
+            TEMPORAL_JWT_KEY_SOURCE1: this.opts.auth.jwksUri,
+            USE_INTERNAL_FRONTEND: 'true',
+            INTERNAL_FRONTEND_GRPC_PORT: String(p.internalFrontend ?? 0),
+            INTERNAL_FRONTEND_HTTP_PORT: String(p.internalFrontendHttp ?? 0),
+            INTERNAL_FRONTEND_MEMBERSHIP_PORT: String(p.internalFrontendMembership ?? 0),
+          }
+        : {}),
     };
+    const services = ['frontend', ...(this.opts.auth ? ['internal-frontend'] : []), 'history', 'matching', 'worker'].flatMap((x) => ['--service', x]);
     const logFile = join(this.dir, 'server.log');
     const fd = openSync(logFile, 'a');
-    const child = spawn(join(SERVER_DIR, 'temporal-server'), ['--config-file', join(SERVER_DIR, 'config', 'docker.yaml'), '--allow-no-auth', 'start'], { env, stdio: ['ignore', fd, fd], cwd: this.dir });
+    const child = spawn(join(SERVER_DIR, 'temporal-server'), ['--config-file', join(SERVER_DIR, 'config', 'docker.yaml'), ...(this.opts.auth ? [] : ['--allow-no-auth']), 'start', ...services], { env, stdio: ['ignore', fd, fd], cwd: this.dir });
     closeSync(fd);
     this.server = child;
     writeFileSync(join(this.dir, 'server.pid'), String(child.pid));
@@ -309,7 +338,7 @@ export class TemporalCluster {
     const deadline = Date.now() + 120_000;
     for (;;) {
       if (child.exitCode !== null) throw new Error(`the Temporal server exited (${child.exitCode}):\n${readFileSync(logFile, 'utf8').slice(-3000)}`);
-      const r = await run(join(TOOLS, 'bin', 'temporal'), ['operator', 'cluster', 'health', '--command-timeout', '2s'], { env: { ...process.env, ...this.clientEnv(this.adminClient) }, timeoutMs: 5000 });
+      const r = await run(join(TOOLS, 'bin', 'temporal'), ['operator', 'cluster', 'health', '--command-timeout', '2s'], { env: { ...process.env, ...this.adminEnv() }, timeoutMs: 5000 });
       if (/SERVING/.test(r.out)) break;
       if (Date.now() > deadline) throw new Error(`the Temporal server did not answer within 120 s: ${r.out}\n${readFileSync(logFile, 'utf8').slice(-3000)}`);
       await sleep(250);
@@ -331,13 +360,13 @@ export class TemporalCluster {
 
   /** The compose file's temporal-setup script: the namespace and api7-ha's search attributes. */
   private async setupNamespace(): Promise<void> {
-    const env = { ...stringEnv(this.services['temporal-setup']?.environment), ...this.clientEnv(this.adminClient), PATH: `${join(TOOLS, 'bin')}:${process.env['PATH'] ?? '/usr/bin:/bin'}` };
+    const env = { ...stringEnv(this.services['temporal-setup']?.environment), ...this.adminEnv(), PATH: `${join(TOOLS, 'bin')}:${process.env['PATH'] ?? '/usr/bin:/bin'}` };
     const out = await runOk('namespace setup (temporal-docker-compose.yml temporal-setup)', '/bin/sh', ['-ec', script(this.services['temporal-setup'], 'temporal-setup')], { env });
     writeFileSync(join(this.dir, 'setup.log'), out);
     // A new namespace reaches the frontend's cache a few seconds later: wait until it answers.
     const deadline = Date.now() + 60_000;
     for (;;) {
-      const r = await run(join(TOOLS, 'bin', 'temporal'), ['workflow', 'count', '--query', 'Api7Kind = "drill"'], { env: { ...process.env, ...this.clientEnv(this.adminClient) }, timeoutMs: 10_000 });
+      const r = await run(join(TOOLS, 'bin', 'temporal'), ['workflow', 'count', '--query', 'Api7Kind = "drill"'], { env: { ...process.env, ...this.adminEnv() }, timeoutMs: 10_000 });
       if (r.code === 0) return;
       if (Date.now() > deadline) throw new Error(`the namespace is not usable: ${r.out}`);
       await sleep(500);

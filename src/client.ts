@@ -118,7 +118,25 @@ export class TemporalUnreachableError extends Error {
   override name = 'TemporalUnreachableError';
 }
 
+/** The gRPC status behind an SDK error (its cause chain), if any. */
+function grpcStatus(e: unknown): { code: number; details: string } | undefined {
+  for (let c: unknown = e, i = 0; c && typeof c === 'object' && i < 5; c = (c as { cause?: unknown }).cause, i++) {
+    const g = c as { code?: unknown; details?: unknown };
+    if (typeof g.code === 'number' && typeof g.details === 'string') return { code: g.code, details: g.details };
+  }
+  return undefined;
+}
+
+/** PERMISSION_DENIED (7) or UNAUTHENTICATED (16): the server answered, and refused these credentials. */
+export function refusedCredentials(e: unknown, where = ''): string | undefined {
+  const g = grpcStatus(e);
+  if (!g || (g.code !== 7 && g.code !== 16)) return undefined;
+  return `the Temporal server${where} refused this client's credentials (${g.details || 'permission denied'}): check the API key (--api-key file:PATH or env:NAME, TEMPORAL_API_KEY), the client certificate, and the namespace's permissions`;
+}
+
 export function unreachable(s: TemporalSettings, e: unknown): TemporalUnreachableError {
+  const refused = refusedCredentials(e, ` at ${s.address} (namespace ${s.namespace})`);
+  if (refused) return new TemporalUnreachableError(refused);
   const reason = (e instanceof Error ? e.message : String(e)).split('\n')[0];
   const how = s.tls ? `with TLS${s.tls.certPath ? ' (client certificate)' : ''}` : 'without TLS';
   return new TemporalUnreachableError(

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { loadInventory, InventoryError } from '../inventory/load';
 import type { Validated } from '../inventory/validate';
-import { SettingsError, temporalSettings, type TemporalFlags, type TemporalSettings } from '../client';
+import { SettingsError, refusedCredentials, temporalSettings, type TemporalFlags, type TemporalSettings } from '../client';
 import { KeyRingError } from '../codec';
 
 export const EXIT = { ok: 0, failed: 1, badInput: 2 } as const;
@@ -76,6 +76,8 @@ export function exitCodeFor(e: unknown): number {
 
 export function describeError(e: unknown): string {
   if (e instanceof InventoryError) return e.message;
+  const refused = refusedCredentials(e);
+  if (refused && e instanceof Error) return `${e.message}: ${refused}`;
   if (e instanceof Error) return e.message;
   return String(e);
 }

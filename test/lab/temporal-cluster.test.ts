@@ -1,6 +1,7 @@
 // api7-ha on the production shape of Temporal, as a team runs it: the server built from source on
 // PostgreSQL 15 (scripts/temporal-cluster.ts: the compose file's schema, template and setup), mTLS
-// with certificates made here, payloads encrypted by the codec, and two workers in their own
+// with certificates made here, authorization on (API keys: JWTs checked by the server's default claim
+// mapper against a JWKS served here), payloads encrypted by the codec, and two workers in their own
 // processes. One cluster and one lab for every test in this file: a deploy with a worker SIGKILLed in
 // the middle, a drill with the other worker SIGKILLed and the Temporal server itself restarted in the
 // middle, then what an auditor reads in the exported histories, with and without the key.
@@ -24,6 +25,7 @@ import type { DeployResult } from '../../src/workflows/types';
 import { cli, startWorker, type TemporalEnv, type WorkerProcess } from '../support/cli';
 import { eventually, hostOf, labSkip, run, sshOk, testLab } from '../support/lab';
 import { repoRoot, temporalBin } from '../support/paths';
+import { TestIssuer } from '../support/jwt';
 import { makePki, type TestPki } from '../support/tls';
 
 const serverBuilt = existsSync(join(repoRoot(), '.data', 'tools', 'temporal-server', 'temporal-server'));
@@ -79,7 +81,7 @@ function payloadEncodings(v: unknown, key = ''): string[] {
 /** A value as a whole word: "root" the user, not the "root" of rootWorkflowExecution. */
 const wordRe = (s: string) => new RegExp(`(?<![A-Za-z0-9])${s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}(?![A-Za-z0-9])`);
 
-void describe('api7-ha on a PostgreSQL-backed Temporal cluster with mTLS and encrypted payloads', { skip }, () => {
+void describe('api7-ha on a PostgreSQL-backed Temporal cluster with mTLS, API keys and encrypted payloads', { skip }, () => {
   let cluster: TemporalCluster;
   let pki: TestPki;
   let info: LabInfo;
@@ -87,6 +89,8 @@ void describe('api7-ha on a PostgreSQL-backed Temporal cluster with mTLS and enc
   let client: Client;
   let workers: WorkerProcess[] = [];
   let keyRingFile: string;
+  let issuer: TestIssuer;
+  let jwks: Awaited<ReturnType<TestIssuer['serveJwks']>> | undefined;
   const runs: { deploy?: WorkflowHandle; drill?: WorkflowHandle; deployRunId?: string } = {};
 
   /** Which of our workers runs one of the run's activities now (its identity is pid@host). */
@@ -100,14 +104,21 @@ void describe('api7-ha on a PostgreSQL-backed Temporal cluster with mTLS and enc
   before(async () => {
     mkdirSync(dir, { recursive: true });
     pki = makePki(join(dir, 'pki'));
-    cluster = new TemporalCluster({ dir: join(dir, 'cluster'), fast: true, tls: { caFile: pki.caFile, certFile: pki.serverCert, keyFile: pki.serverKey, requireClientAuth: true } });
+    issuer = new TestIssuer();
+    jwks = await issuer.serveJwks();
+    cluster = new TemporalCluster({
+      dir: join(dir, 'cluster'),
+      fast: true,
+      tls: { caFile: pki.caFile, certFile: pki.serverCert, keyFile: pki.serverKey, requireClientAuth: true },
+      auth: { jwksUri: jwks.url, adminToken: issuer.token('api7-ha-test-admin', ['temporal-system:admin']) },
+    });
     const t0 = Date.now();
     await cluster.start({ adminClient: { certFile: pki.clientCert, keyFile: pki.clientKey } });
     console.log(`# cluster (PostgreSQL + schema + server + namespace and search attributes) started in ${((Date.now() - t0) / 1000).toFixed(1)} s: ${JSON.stringify(cluster.timings)}`);
     // Two keys: "k2" encrypts, "k1" (retired) still decrypts.
     keyRingFile = join(dir, 'codec-keys');
     writeFileSync(keyRingFile, `k2:${randomBytes(32).toString('base64')}\nk1:${randomBytes(32).toString('base64')}\n`, { mode: 0o600 });
-    env = { TEMPORAL_ADDRESS: cluster.address, ...cluster.clientEnv({ certFile: pki.clientCert, keyFile: pki.clientKey }), TEMPORAL_TASK_QUEUE: `api7-ha-cluster-${process.pid}`, API7HA_CODEC_KEY: `file:${keyRingFile}` };
+    env = { TEMPORAL_ADDRESS: cluster.address, ...cluster.clientEnv({ certFile: pki.clientCert, keyFile: pki.clientKey }), TEMPORAL_TASK_QUEUE: `api7-ha-cluster-${process.pid}`, API7HA_CODEC_KEY: `file:${keyRingFile}`, TEMPORAL_API_KEY: issuer.token('api7-ha-ops', ['default:admin']) };
     info = await lab.up();
     client = await createClient(temporalSettings({}, env));
     workers = await Promise.all([startWorker(env), startWorker(env)]);
@@ -118,11 +129,12 @@ void describe('api7-ha on a PostgreSQL-backed Temporal cluster with mTLS and enc
     await client?.connection.close();
     await lab.down();
     await cluster?.stop();
+    jwks?.server.close();
     rmSync(dir, { recursive: true, force: true });
     if (info) rmSync(info.dir, { recursive: true, force: true });
   });
 
-  void it('refuses clients without a certificate the server trusts, and says where it tried and what to check', async () => {
+  void it('refuses clients without a certificate the server trusts or a valid API key, and says where it tried and what to check', async () => {
     const noCert = { ...env, TEMPORAL_TLS_CLIENT_CERT_PATH: '', TEMPORAL_TLS_CLIENT_KEY_PATH: '' };
     const rogue = { ...env, TEMPORAL_TLS_CLIENT_CERT_PATH: pki.rogueCert, TEMPORAL_TLS_CLIENT_KEY_PATH: pki.rogueKey };
     const plain = { ...noCert, TEMPORAL_TLS: '', TEMPORAL_TLS_SERVER_CA_CERT_PATH: '', TEMPORAL_TLS_SERVER_NAME: '' };
@@ -136,7 +148,18 @@ void describe('api7-ha on a PostgreSQL-backed Temporal cluster with mTLS and enc
     const half = await cli(['drills', '-c', 'lab', '--tls-cert-path', pki.clientCert], { ...noCert } as TemporalEnv);
     assert.equal(half.code, 2, half.stderr);
     assert.match(half.stderr, /--tls-key-path/);
-    // With the certificate, the same command works (and reads the search attributes: SQL visibility).
+    // API keys: none, or one signed by someone else, is refused by the server's authorizer; the
+    // right one, given by reference (--api-key file:PATH), is accepted.
+    for (const [what, key] of [['no API key', ''], ['a forged API key', new TestIssuer().token('intruder', ['default:admin'])]] as const) {
+      const r = await cli(['drills', '-c', 'lab'], { ...env, TEMPORAL_API_KEY: key } as TemporalEnv);
+      assert.equal(r.code, 1, `${what}: ${r.stdout}${r.stderr}`);
+      assert.match(r.stderr, /the Temporal server( at \S+ \(namespace default\))? refused this client's credentials \(Request unauthorized\.\): check the API key/, `${what}: ${r.stderr}`);
+    }
+    const keyFile = join(dir, 'api-key');
+    writeFileSync(keyFile, `${env['TEMPORAL_API_KEY']}\n`, { mode: 0o600 });
+    const byRef = await cli(['drills', '-c', 'lab', '--api-key', `file:${keyFile}`], { ...env, TEMPORAL_API_KEY: '' } as TemporalEnv);
+    assert.equal(byRef.code, 0, byRef.stderr);
+    // With the certificate and the key, the same command works (and reads the search attributes: SQL visibility).
     const ok = await cli(['drills', '-c', 'lab', '--json'], env);
     assert.equal(ok.code, 0, ok.stderr);
   });
