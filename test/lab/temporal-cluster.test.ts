@@ -23,7 +23,7 @@ import { http } from '../../src/reconcile/http';
 import { progressQuery } from '../../src/workflows/progress';
 import type { DeployResult } from '../../src/workflows/types';
 import { cli, startWorker, type TemporalEnv, type WorkerProcess } from '../support/cli';
-import { eventually, hostOf, labSkip, run, sshOk, testLab } from '../support/lab';
+import { hostOf, labSkip, run, sshOk, testLab } from '../support/lab';
 import { repoRoot, temporalBin } from '../support/paths';
 import { TestIssuer } from '../support/jwt';
 import { makePki, type TestPki } from '../support/tls';
@@ -93,12 +93,25 @@ void describe('api7-ha on a PostgreSQL-backed Temporal cluster with mTLS, API ke
   let jwks: Awaited<ReturnType<TestIssuer['serveJwks']>> | undefined;
   const runs: { deploy?: WorkflowHandle; drill?: WorkflowHandle; deployRunId?: string } = {};
 
-  /** Which of our workers runs one of the run's activities now (its identity is pid@host). */
-  async function workerRunningAnActivity(handle: WorkflowHandle): Promise<number | undefined> {
-    // state 2 = PENDING_ACTIVITY_STATE_STARTED: running now, not waiting for a retry.
-    const running = ((await handle.describe()).raw.pendingActivities ?? []).filter((a) => Number(a.state) === 2).map((a) => a.lastWorkerIdentity ?? '');
-    const i = workers.findIndex((w) => running.some((id) => id.startsWith(`${w.child.pid}@`)));
-    return i >= 0 ? i : undefined;
+  /**
+   * Wait until one of our workers runs one of the run's activities (its identity is pid@host), once
+   * `ready` holds; a run that ends first (refused in preflight, say) fails the test at once.
+   */
+  async function workerRunningAnActivity(handle: WorkflowHandle, ready: () => Promise<boolean> = async () => true, timeoutMs = 300_000): Promise<number> {
+    const end = Date.now() + timeoutMs;
+    for (;;) {
+      const d = await handle.describe();
+      if (d.status.name !== 'RUNNING') {
+        await handle.result();
+        throw new Error(`${handle.workflowId} completed before any worker was killed`);
+      }
+      // state 2 = PENDING_ACTIVITY_STATE_STARTED: running now, not waiting for a retry.
+      const running = (d.raw.pendingActivities ?? []).filter((x) => Number(x.state) === 2).map((x) => x.lastWorkerIdentity ?? '');
+      const i = workers.findIndex((w) => running.some((id) => id.startsWith(`${w.child.pid}@`)));
+      if (i >= 0 && (await ready())) return i;
+      if (Date.now() > end) throw new Error(`${handle.workflowId}: no activity ran on our workers within ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
   }
 
   before(async () => {
@@ -174,10 +187,7 @@ void describe('api7-ha on a PostgreSQL-backed Temporal cluster with mTLS, API ke
     const t0 = Date.now();
     // The middle: more than the preflight done, an activity running on one of the workers (that one
     // is killed, so its work must move to the other). The query's answer went through the codec.
-    const victim = await eventually('the deploy is past preflight with an activity running on a worker', async () => {
-      const p = await handle.query(progressQuery);
-      return p.steps.filter((st) => st.status === 'done').length >= 2 ? workerRunningAnActivity(handle) : undefined;
-    }, 300_000, 100);
+    const victim = await workerRunningAnActivity(handle, async () => (await handle.query(progressQuery)).steps.filter((st) => st.status === 'done').length >= 2);
     await workers[victim]!.kill('SIGKILL');
     const killedAt = Date.now();
     const result = (await handle.result()) as DeployResult;
@@ -200,7 +210,7 @@ void describe('api7-ha on a PostgreSQL-backed Temporal cluster with mTLS, API ke
     const { workflowId, runId } = JSON.parse(started.stdout) as { workflowId: string; runId: string };
     const handle = client.workflow.getHandle(workflowId, runId);
     runs.drill = handle;
-    const victim = await eventually('the drill has an activity running on a worker', () => workerRunningAnActivity(handle), 120_000, 100);
+    const victim = await workerRunningAnActivity(handle);
     await workers[victim]!.kill('SIGKILL');
     const killedAt = Date.now();
     workers[victim] = await startWorker(env);
