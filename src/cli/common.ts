@@ -2,7 +2,8 @@
 import type { Command } from 'commander';
 import { loadInventory, InventoryError } from '../inventory/load';
 import type { Validated } from '../inventory/validate';
-import { temporalSettings, type TemporalSettings } from '../client';
+import { SettingsError, refusedCredentials, temporalSettings, type TemporalFlags, type TemporalSettings } from '../client';
+import { KeyRingError } from '../codec';
 
 export const EXIT = { ok: 0, failed: 1, badInput: 2 } as const;
 
@@ -23,21 +24,49 @@ export function readInventory(path: string | undefined): Validated {
   return v;
 }
 
-/** Temporal flags shared by every command that talks to the server. */
+/** Temporal flags shared by every command that talks to the server (names as the `temporal` CLI's). */
 export function withTemporalFlags(cmd: Command): Command {
   return cmd
     .option('--address <host:port>', 'Temporal frontend (default: $TEMPORAL_ADDRESS or localhost:7233)')
     .option('--namespace <name>', 'Temporal namespace (default: $TEMPORAL_NAMESPACE or default)')
-    .option('--task-queue <name>', 'task queue (default: $TEMPORAL_TASK_QUEUE or api7-ha)');
+    .option('--task-queue <name>', 'task queue (default: $TEMPORAL_TASK_QUEUE or api7-ha)')
+    .option('--tls', 'connect with TLS (implied by the other TLS options and by an API key; $TEMPORAL_TLS)')
+    .option('--tls-ca-path <file>', "the server's CA certificate, PEM ($TEMPORAL_TLS_SERVER_CA_CERT_PATH)")
+    .option('--tls-cert-path <file>', 'client certificate for mTLS, PEM ($TEMPORAL_TLS_CLIENT_CERT_PATH)')
+    .option('--tls-key-path <file>', "the client certificate's key, PEM ($TEMPORAL_TLS_CLIENT_KEY_PATH)")
+    .option('--tls-server-name <name>', "the name the server's certificate must carry ($TEMPORAL_TLS_SERVER_NAME)")
+    .option('--api-key <ref>', 'API key (Temporal Cloud) by reference: file:PATH or env:NAME (default: $TEMPORAL_API_KEY)')
+    .option('--codec-key <ref>', 'payload encryption key ring by reference: file:PATH or env:NAME (default: $API7HA_CODEC_KEY; see README)');
 }
 
-export function settingsFrom(opts: { address?: string; namespace?: string; taskQueue?: string }): TemporalSettings {
-  if (opts.address !== undefined && !/^[A-Za-z0-9.-]+:\d{1,5}$/.test(opts.address)) throw new InputError(`--address ${opts.address}: expected host:port (e.g. localhost:7233)`);
-  return temporalSettings({
-    ...(opts.address ? { address: opts.address } : {}),
-    ...(opts.namespace ? { namespace: opts.namespace } : {}),
-    ...(opts.taskQueue ? { taskQueue: opts.taskQueue } : {}),
-  });
+export interface TemporalCliFlags {
+  address?: string;
+  namespace?: string;
+  taskQueue?: string;
+  tls?: boolean;
+  tlsCaPath?: string;
+  tlsCertPath?: string;
+  tlsKeyPath?: string;
+  tlsServerName?: string;
+  apiKey?: string;
+  codecKey?: string;
+}
+
+const ADDRESS = /^[A-Za-z0-9.-]{1,253}:\d{1,5}$/;
+const SERVER_NAME = /^[A-Za-z0-9.-]{1,253}$/;
+
+export function settingsFrom(opts: TemporalCliFlags): TemporalSettings {
+  const address = opts.address ?? process.env['TEMPORAL_ADDRESS'];
+  if (address !== undefined && !ADDRESS.test(address)) throw new InputError(`${opts.address !== undefined ? '--address' : 'TEMPORAL_ADDRESS'} ${JSON.stringify(address)}: expected host:port (e.g. localhost:7233)`);
+  if (opts.tlsServerName !== undefined && !SERVER_NAME.test(opts.tlsServerName)) throw new InputError(`--tls-server-name ${JSON.stringify(opts.tlsServerName)}: expected a host name`);
+  const flags = Object.fromEntries(Object.entries(opts).filter(([k, v]) => v !== undefined && ['address', 'namespace', 'taskQueue', 'tls', 'tlsCaPath', 'tlsCertPath', 'tlsKeyPath', 'tlsServerName', 'apiKey', 'codecKey'].includes(k))) as TemporalFlags;
+  try {
+    return temporalSettings(flags);
+  } catch (e) {
+    // A half key pair, a missing key file, a malformed key ring: bad input, named, exit 2.
+    if (e instanceof SettingsError || e instanceof KeyRingError) throw new InputError(e.message);
+    throw e;
+  }
 }
 
 export function exitCodeFor(e: unknown): number {
@@ -47,6 +76,8 @@ export function exitCodeFor(e: unknown): number {
 
 export function describeError(e: unknown): string {
   if (e instanceof InventoryError) return e.message;
+  const refused = refusedCredentials(e);
+  if (refused && e instanceof Error) return `${e.message}: ${refused}`;
   if (e instanceof Error) return e.message;
   return String(e);
 }

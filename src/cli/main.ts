@@ -13,6 +13,7 @@ import { drillsCommand } from './drills';
 import { replayCommand } from './replay';
 import { reportCommand } from './report';
 import { scheduleCommand } from './schedule';
+import { codecServerCommand } from './codec-server';
 
 export function buildProgram(run: (p: Promise<number> | number) => void): Command {
   const program = new Command('api7-ha')
@@ -76,6 +77,15 @@ export function buildProgram(run: (p: Promise<number> | number) => void): Comman
   withTemporalFlags(program.command('replay').description('replay a run against the current workflow code: is it deterministic?').argument('[id]', 'workflow ID').option('--file <history.json>', 'a history exported with temporal workflow show --output json').option('--workflow-id <id>', 'with --file: the run\'s workflow ID (child IDs derive from it)').option('--json', 'print JSON')).action(
     (id: string | undefined, opts: Record<string, unknown>) => run(replayCommand(id, opts)),
   );
+  program
+    .command('codec-server')
+    .description('serve /encode and /decode for the Temporal Web UI and CLI, so people with the key see decoded payloads')
+    .option('--codec-key <ref>', 'the key ring by reference: file:PATH or env:NAME (default: $API7HA_CODEC_KEY)')
+    .option('--listen <address:port>', 'where to listen', '127.0.0.1:8888')
+    .option('--cors-origin <origin...>', "the Web UI's origin(s) allowed to call from a browser, e.g. http://localhost:8233")
+    .option('--authorization <ref>', 'require this Authorization header value, by reference: file:PATH or env:NAME (e.g. a file holding "Bearer <token>")')
+    .option('--namespace <name...>', 'serve only these namespaces (the X-Namespace header)')
+    .action((opts: Record<string, unknown>) => run(codecServerCommand(opts)));
   withTemporalFlags(program.command('worker').description('run a worker (activities + workflows) until interrupted')).action((opts: Record<string, unknown>) => run(workerCommand(opts)));
   program
     .command('validate')

@@ -3,11 +3,13 @@
 import { readFileSync } from 'node:fs';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { createClient } from '../client';
-import { workflowSource } from '../worker';
+import { replayOptions } from '../worker';
 import { InputError, print, settingsFrom } from './common';
 
 export async function replayCommand(id: string | undefined, flags: { file?: string; workflowId?: string; json?: boolean; address?: string; namespace?: string; taskQueue?: string }): Promise<number> {
   if (!id === !flags.file) throw new InputError('give a workflow ID or --file history.json (one of them)');
+  // With the codec key, encrypted histories decode (a file exported with `temporal workflow show` too).
+  const settings = settingsFrom(flags);
   let history: unknown;
   let workflowId = id ?? 'replayed';
   if (flags.file) {
@@ -19,13 +21,13 @@ export async function replayCommand(id: string | undefined, flags: { file?: stri
     // The ID is not in an exported history, and workflows derive child IDs from it.
     workflowId = flags.workflowId ?? 'replayed';
   } else {
-    const client = await createClient(settingsFrom(flags));
+    const client = await createClient(settings);
     history = await client.workflow.getHandle(id!).fetchHistory();
   }
   // The replay worker's start/stop chatter is not what the operator asked for.
   Runtime.install({ logger: new DefaultLogger('WARN') });
   try {
-    await Worker.runReplayHistory({ ...workflowSource() }, history as never, workflowId);
+    await Worker.runReplayHistory(replayOptions(settings), history as never, workflowId);
     print(!!flags.json, { workflowId, deterministic: true }, () => `${workflowId}: replays deterministically against the current code`);
     return 0;
   } catch (e) {
