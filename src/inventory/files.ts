@@ -72,8 +72,8 @@ export function fileRules(resolvePath: (p: string) => string): Check[] {
     rule<{ field: string; file: string; strict: boolean }>({
       each: knownHosts,
       path: (k) => k.field,
-      problem: (k) => k.strict && !existsSync(k.file),
-      message: (k) => `file ${k.file} does not exist`,
+      problem: (k) => (k.strict && !existsSync(k.file)) || (existsSync(k.file) && fileProblem(k.file) !== undefined),
+      message: (k) => fileProblem(k.file)!,
       fix: "create it with the hosts' keys (ssh-keyscan, then verify them), or set ssh.host_key_policy: accept-new to record keys on first use",
     }),
     rule<{ field: string; file: string }>({

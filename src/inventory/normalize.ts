@@ -2,6 +2,7 @@
 // the field schema (schema.ts), then the rules in stages (rules.ts, then files.ts: a file is only
 // looked for once the inventory makes sense), then the shape change (snake_case to camelCase,
 // relative paths made absolute, secrets gathered as references, the host-fault driver).
+import { z } from 'zod';
 import type { ClusterSpec, HostFaultDriverSpec, HostSpec, SecretName } from './model';
 import { factsOf, runChecks, warningsOf, type Check } from './rules';
 import { inventorySchema, type Inventory, type SecretRef } from './schema';
@@ -36,20 +37,22 @@ function camel<T extends object>(o: T): Camel<T> {
  * the first stage that has any (field issues, then each rule stage), or the spec and its warnings.
  */
 export function clusterSpecSchema(ctx: NormalizeContext, stages: readonly (readonly Check[])[]) {
-  return inventorySchema
-    .superRefine((inv, zctx) => {
-      const facts = factsOf(inv);
-      for (const stage of stages) {
-        const issues = runChecks(stage, facts);
-        // The dotted path travels as one segment, printed as it is.
-        for (const i of issues) zctx.addIssue({ code: 'custom', path: [i.path], message: i.message, params: { fix: i.fix } });
-        if (issues.length) return;
-      }
-    },
-      // Rules read values the field checks have passed: none runs while a field is wrong.
-      { when: (payload) => payload.issues.length === 0 },
-    )
-    .transform((inv): Validated => ({ spec: toClusterSpec(inv, ctx), warnings: warningsOf(factsOf(inv)) }));
+  // A pipe, not checks on the object schema: the field schema stays the one zod compiled once, and
+  // the rules only ever see an inventory whose every field passed.
+  return inventorySchema.pipe(
+    z
+      .custom<Inventory>()
+      .superRefine((inv, zctx) => {
+        const facts = factsOf(inv);
+        for (const stage of stages) {
+          const issues = runChecks(stage, facts);
+          // The dotted path travels as one segment, printed as it is.
+          for (const i of issues) zctx.addIssue({ code: 'custom', path: [i.path], message: i.message, params: { fix: i.fix } });
+          if (issues.length) return;
+        }
+      })
+      .transform((inv): Validated => ({ spec: toClusterSpec(inv, ctx), warnings: warningsOf(factsOf(inv)) })),
+  );
 }
 
 function toClusterSpec(inv: Inventory, ctx: NormalizeContext): ClusterSpec {

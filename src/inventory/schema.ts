@@ -209,6 +209,19 @@ const drillThresholdsSchema = z
   })
   .strict();
 
+/**
+ * A value or a mapping, told apart by shape: a mapping's problems are reported at their own fields
+ * (zod's union would report a missing command as "not one of the options" at the parent).
+ */
+function byShape<V extends z.ZodType, M extends z.ZodType>(value: V, mapping: M) {
+  return z.unknown().transform((input, ctx): z.output<V> | z.output<M> => {
+    const r = (input !== null && typeof input === 'object' && !Array.isArray(input) ? mapping : value).safeParse(input);
+    if (r.success) return r.data;
+    for (const issue of r.error.issues) ctx.issues.push({ ...issue, input } as never);
+    return z.NEVER;
+  });
+}
+
 /** An argv run on the worker's machine, never through a shell: a program, then its arguments. */
 const argvSchema = z
   .tuple([strict('program')], strict('argument'))
@@ -240,10 +253,11 @@ const drillsSchema = z
     /** Faults that take whole hosts (host-loss, etcd-partition) need a driver that can power a host
      *  off and on or cut its network: "lab" (api7-ha's lab, written by `lab up`), or the operator's own
      *  commands (IPMI, a cloud CLI); none on a real estate unless one is configured. */
-    host_faults: z
-      .union([z.enum(['none', 'lab']), hostFaultCommandsSchema], {
-        message: 'must be "none", "lab" or { commands: { power_off: [program, args...], power_on: [...], disconnect: [...], reconnect: [...] } }',
-      })
+    host_faults: byShape(
+      z.enum(['none', 'lab'], { message: 'must be "none", "lab" or { commands: { power_off: [program, args...], power_on: [...], disconnect: [...], reconnect: [...] } }' }),
+      hostFaultCommandsSchema,
+    )
+      .optional()
       .default('none'),
     thresholds: drillThresholdsSchema.default({
       dp_max_outage_ms: 2000,
