@@ -94,7 +94,7 @@ function toClusterSpec(inv: Inventory, ctx: NormalizeContext): ClusterSpec {
   if (inv.control_plane.admin) secrets.admin_password = absRef(inv.control_plane.admin.password);
 
   const { auth, tls, ...etcd } = inv.etcd;
-  const { host_faults: hostFaults, ...drills } = inv.drills;
+  const { host_faults: hostFaults, thresholds, ...drills } = inv.drills;
   return {
     cluster: camel(inv.cluster),
     product: inv.product,
@@ -119,7 +119,7 @@ function toClusterSpec(inv: Inventory, ctx: NormalizeContext): ClusterSpec {
     loadBalancer: camel(inv.load_balancer),
     verification: camel(inv.verification),
     failover: camel(inv.failover),
-    drills: { ...camel(drills), ...(hostFaultDriver(hostFaults, ctx) ?? {}) },
+    drills: { ...camel(drills), ...(hostFaultDriver(hostFaults, ctx) ?? {}), thresholds: camel(thresholds) },
     secrets,
   };
 }
