@@ -10,13 +10,14 @@ import { Lab, type LabInfo } from '../lab/lab';
 import { inspectArtifacts } from '../src/artifacts/inspect';
 import { loadInventory, parseInventory } from '../src/inventory/load';
 import type { Role } from '../src/inventory/model';
-import { artifactPaths } from '../src/plan/inputs';
+import { progressQuery } from '../src/contracts';
+import { artifactPaths } from '../src/steps/inputs';
 import { planDeployment } from '../src/plan/plan';
 import { factsOf, productProfile } from '../src/products';
 import { HostExecutor } from '../src/remote/executor';
 import { SshPool } from '../src/remote/ssh';
 import type { DrillJournal } from '../src/drills/journal';
-import type { DeployResult } from '../src/workflows/types';
+import type { DeployResult } from '../src/runbook/types';
 import { directDeploy } from './direct';
 
 const ROOT = join(__dirname, '..', '..');
@@ -296,7 +297,7 @@ async function main() {
       const { workflowId, runId } = JSON.parse(started.stdout) as { workflowId: string; runId: string };
       const handle = client.workflow.getHandle(workflowId, runId);
       for (;;) {
-        const p = await handle.query<{ phase: string }>('progress').catch(() => undefined);
+        const p = await handle.query(progressQuery).catch(() => undefined);
         if (p?.phase === 'control-plane') break;
         await new Promise((r) => setTimeout(r, 50));
       }

@@ -1,7 +1,7 @@
 // Builds the Temporal client from flags or the usual TEMPORAL_* environment variables.
 import { readFileSync } from 'node:fs';
 import { Client, Connection, type ConnectionOptions } from '@temporalio/client';
-import { TASK_QUEUE } from './workflows/types';
+import { TASK_QUEUE } from './contracts';
 
 export interface TemporalSettings {
   address: string;

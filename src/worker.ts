@@ -2,8 +2,8 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { NativeConnection, Worker } from '@temporalio/worker';
-import { deployActivities } from './activities/deploy';
-import { drillActivities } from './activities/drill';
+import { createActivities } from './activities';
+import { FaultDrivers, driverModulesFromEnv } from './drills/drivers';
 import { Client, Connection } from '@temporalio/client';
 import { connectionOptions, type TemporalSettings } from './client';
 import { SshPool } from './remote/ssh';
@@ -25,8 +25,10 @@ export function workflowSource(): { workflowBundle: { codePath: string } } | { w
   return freshBundle() ? { workflowBundle: { codePath: PREBUILT_BUNDLE } } : { workflowsPath: require.resolve('./workflows') };
 }
 
-export async function createWorker(s: TemporalSettings, opts: { pool?: SshPool; identity?: string } = {}) {
+/** faultDrivers: modules that register host-fault drivers (the lab's: dist/lab/fault-driver.js); also API7_HA_FAULT_DRIVERS. */
+export async function createWorker(s: TemporalSettings, opts: { pool?: SshPool; identity?: string; faultDrivers?: string[] } = {}) {
   const pool = opts.pool ?? new SshPool();
+  const faultDrivers = FaultDrivers.load([...driverModulesFromEnv(), ...(opts.faultDrivers ?? [])]);
   const connection = await NativeConnection.connect(connectionOptions(s));
   // Drill probes ask their workflow when to stop, and lock refusals name the holder: a client, made once.
   let client: Promise<Client> | undefined;
@@ -36,7 +38,7 @@ export async function createWorker(s: TemporalSettings, opts: { pool?: SshPool; 
     namespace: s.namespace,
     taskQueue: s.taskQueue,
     ...workflowSource(),
-    activities: { ...deployActivities({ pool }), ...drillActivities({ pool, client: getClient }) },
+    activities: createActivities({ pool, faultDrivers, client: getClient }),
     // Give running activities time to notice cancellation and stop cleanly on SIGTERM.
     shutdownGraceTime: '10s',
     ...(opts.identity ? { identity: opts.identity } : {}),

@@ -12,9 +12,9 @@ import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { Parser, type ReadEntry } from 'tar';
-import type { ArtifactPaths, PackageInfo } from '../plan/inputs';
+import type { ArtifactPaths, PackageInfo } from '../steps/inputs';
 
-export type { ArtifactPaths } from '../plan/inputs';
+export type { ArtifactPaths } from '../steps/inputs';
 
 export interface ImageInTarball {
   id: string;

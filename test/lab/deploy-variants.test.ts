@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { LabInfo } from '../../lab/lab';
 import { http, looksLikeUpstream } from '../../src/reconcile/http';
-import type { DeployResult } from '../../src/workflows/types';
+import type { DeployResult } from '../../src/runbook/types';
 import type { DrillJournal } from '../../src/drills/journal';
 import { cli, startWorker, temporalEnv, type WorkerProcess } from '../support/cli';
 import { hostOf, labSkip, ssh, sshOk, testLab } from '../support/lab';

@@ -13,7 +13,7 @@ import { createClient, temporalSettings } from '../../src/client';
 import { http, looksLikeUpstream } from '../../src/reconcile/http';
 import { workflowSource } from '../../src/worker';
 import type { RunProgress } from '../../src/workflows/progress';
-import type { DeployResult, FailoverCheck } from '../../src/workflows/types';
+import type { DeployResult, FailoverCheck } from '../../src/runbook/types';
 import { cli, startWorker, temporalEnv, type WorkerProcess } from '../support/cli';
 import { eventually, hostOf, labSkip, ssh, sshOk, testLab } from '../support/lab';
 import { quietRuntime } from '../support/temporal';

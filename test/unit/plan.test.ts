@@ -8,11 +8,12 @@ import { parse, stringify } from 'yaml';
 import type { ArtifactFacts } from '../../src/artifacts/inspect';
 import { loadInventory, parseInventory } from '../../src/inventory/load';
 import { hostByName, type ClusterSpec } from '../../src/inventory/model';
-import { componentStep, endpointsOf, etcdMemberInput, loadBalancerInput, preflightInput, quorumCheckInput, imageDelivery } from '../../src/plan/inputs';
+import { componentStep, endpointsOf, etcdMemberInput, loadBalancerInput, preflightInput, quorumCheckInput, imageDelivery } from '../../src/steps/inputs';
 import { planDeployment, renderPlan, type PlanReport } from '../../src/plan/plan';
 import { factsOf, productProfile } from '../../src/products';
 import { startComponent } from '../../src/reconcile/component';
-import { HostExecutor, lineDiff } from '../../src/remote/executor';
+import { HostExecutor } from '../../src/remote/executor';
+import { lineDiff } from '../../src/remote/plan-diff';
 import type { SshPool } from '../../src/remote/ssh';
 
 function repoRoot(): string {
@@ -99,7 +100,7 @@ void describe('offline plan of the lab estate (simulated fresh hosts)', async ()
   void it('runs the deploy\'s steps in the workflow\'s order, with no preflight problems and nothing unreachable', () => {
     assert.deepEqual(
       report.steps.map((s) => s.name),
-      ['etcd-bootstrap', 'quorum-check', 'control-plane', 'data-plane', 'load-balancers', 'verification', 'failover-verification'],
+      ['packages', 'preflight', 'delivery', 'etcd-bootstrap', 'quorum-check', 'control-plane', 'data-plane', 'load-balancers', 'verification', 'failover-verification'],
     );
     assert.equal(report.mode, 'simulate');
     assert.equal(report.cluster, 'lab');
@@ -132,7 +133,8 @@ void describe('offline plan of the lab estate (simulated fresh hosts)', async ()
 
   for (const h of ['ha1', 'ha2']) {
     void it(`${h}: uploads and extracts the cp package, loads its image, writes conf.yaml with __SECRET_ placeholders, starts api7-dashboard`, () => {
-      const actions = actionsOf(report, 'control-plane', h);
+      // Delivered while etcd boots (the workflow's delivery step), then configured and started.
+      const actions = [...actionsOf(report, 'delivery', h), ...actionsOf(report, 'control-plane', h)];
       assert.deepEqual(
         actions.map((a) => [a.kind, a.detail]),
         [

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { DrillJournal, ProbeSeries, ScenarioJournal } from '../../src/drills/journal';
-import { demoJournal, prng, series } from '../../src/report/demo';
+import { demoJournal, prng, series } from '../fixtures/report/demo-journal';
 import { esc, fmtMs, sanitizeText } from '../../src/report/format';
 import { renderReport } from '../../src/report/html';
 import { COLORS, niceStep, timelineSvg } from '../../src/report/svg';

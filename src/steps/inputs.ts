@@ -1,5 +1,6 @@
-// Each runbook step's input for one host, derived from the ClusterSpec. Pure (workflows import it):
-// activities receive only what their host needs, so history stays small at 1,000 hosts.
+// What each runbook step sends to one host, derived from the ClusterSpec, and the types of those
+// inputs, which the reconcile functions take. Pure (workflows import it): activities receive only
+// what their host needs, so history stays small at 1,000 hosts.
 import {
   controlPlaneHosts,
   dataPlaneHosts,
@@ -17,7 +18,6 @@ import type { EtcdMemberInput, EtcdctlTarget } from '../commands/etcd';
 import type { ComposeVariant } from '../commands/compose';
 import type { HaproxyInput } from '../commands/haproxy';
 import type { ProductFacts } from '../products/types';
-import type { ProbeSettings } from '../reconcile/verify';
 import { rolePorts } from '../inventory/ports';
 
 export type { HostPorts } from '../inventory/ports';
@@ -141,12 +141,23 @@ export interface Endpoints {
   dataPlane: string;
 }
 
+/** The probe route (Host + path -> the upstream) that verification, gateways' health checks and drills use. */
+export interface ProbeSettings {
+  host: string;
+  path: string;
+  expectStatus: number;
+  upstream: string;
+  routeId: string;
+}
+
 /** Where the image tarballs and packages go on every host. */
 export const stagingDir = (spec: ClusterSpec) => `${spec.dataPlane.installDir}/packages`;
 
-export function secretsFor(spec: ClusterSpec): Secrets {
-  return spec.secrets;
-}
+/**
+ * A run's stamp: its start time in UTC, to the second (20261125T030000Z). Suffix of the backups a run
+ * makes (the same on every retry of a step) and part of drill IDs.
+ */
+export const stampOf = (t: Date): string => t.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
 
 export function etcdMemberInput(spec: ClusterSpec, host: HostSpec): EtcdMemberInput {
   const members = etcdMembers(spec).map((h) => ({ name: h.etcdName ?? h.name, address: h.address }));
@@ -338,3 +349,38 @@ export function probeSettings(spec: ClusterSpec): ProbeSettings {
     routeId: spec.verification.routeId,
   };
 }
+
+/** One host's part of a component rollout: its package (delivery) and its component (activation). */
+export interface RolloutItem {
+  pkg: PackageStep;
+  comp: ComponentStep;
+}
+
+/** Every host's inputs for a deploy, once the packages are inspected and preflight found each host's compose. */
+export interface DeployHosts {
+  members: EtcdMemberStep[];
+  controlPlane: RolloutItem[];
+  dataPlane: RolloutItem[];
+  haproxyImage?: ImageDelivery;
+}
+
+export function deployHosts(
+  spec: ClusterSpec,
+  artifacts: { controlPlane: PackageInfo; dataPlane: PackageInfo; etcdImage?: { sha256: string; id: string; fileName: string }; haproxyImage?: { sha256: string; id: string; fileName: string } },
+  composeOf: (host: string) => ComposeVariant,
+  stamp: string,
+): DeployHosts {
+  const rollout = (c: Component, hosts: HostSpec[], pkg: PackageInfo): RolloutItem[] =>
+    hosts.map((h) => ({ pkg: packageStep(spec, h, c, pkg), comp: componentStep(spec, h, c, pkg, composeOf(h.name), stamp) }));
+  const etcdImage = imageDelivery(spec, spec.packages.etcdImage, artifacts.etcdImage);
+  const tls = tlsFiles(spec, true);
+  return {
+    members: etcdMembers(spec).map((h) => ({ target: h.ssh, secrets: spec.secrets, member: etcdMemberInput(spec, h), image: etcdImage, ...(tls ? { tlsFiles: tls } : {}) })),
+    controlPlane: rollout('control_plane', controlPlaneHosts(spec), artifacts.controlPlane),
+    dataPlane: rollout('data_plane', dataPlaneHosts(spec), artifacts.dataPlane),
+    ...(spec.packages.haproxyImage ? { haproxyImage: imageDelivery(spec, spec.packages.haproxyImage, artifacts.haproxyImage) } : {}),
+  };
+}
+
+/** A dashboard's own URL (the first one takes the probe route before the load balancers are up). */
+export const dashboardUrl = (h: { address: string }, product: ProductFacts) => `http://${h.address}:${product.controlPlane.port}`;
