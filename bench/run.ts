@@ -41,7 +41,7 @@ function run(file: string, args: string[], extraEnv: NodeJS.ProcessEnv = {}, tim
 
 /** A worker in its own process, as operators run it; its peak memory is read from /proc. */
 async function startWorker(): Promise<{ child: ChildProcess; peakRssMiB: () => number; stop: (sig?: NodeJS.Signals) => Promise<void> }> {
-  const child = spawn(process.execPath, [cliBin, 'worker'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [cliBin, 'worker', '--fault-driver', join(ROOT, 'dist', 'lab', 'fault-driver.js')], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (out += d.toString()));

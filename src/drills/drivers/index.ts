@@ -11,6 +11,11 @@ import type { HostFaultDriver, HostFaultDriverFactory } from './types';
 
 export type { FaultHost, HostFaultAction, HostFaultDriver, HostFaultDriverFactory } from './types';
 
+/** A driver module that cannot be loaded (bad input to the worker: its path or its exports). */
+export class DriverModuleError extends Error {
+  override name = 'DriverModuleError';
+}
+
 /** The drivers a worker has: `commands` always, others as driver modules register them. */
 export class FaultDrivers {
   private readonly factories = new Map<string, HostFaultDriverFactory>();
@@ -43,9 +48,9 @@ export class FaultDrivers {
         // eslint-disable-next-line @typescript-eslint/no-require-imports -- a module named at run time
         loaded = require(resolve(m)) as typeof loaded;
       } catch (e) {
-        throw new Error(`cannot load the fault driver module ${m}: ${(e as Error).message}`);
+        throw new DriverModuleError(`cannot load the fault driver module ${m}: ${(e as Error).message}`);
       }
-      if (!loaded.hostFaultDriver || typeof loaded.hostFaultDriver.create !== 'function') throw new Error(`${m} is not a fault driver module: it exports no hostFaultDriver`);
+      if (!loaded.hostFaultDriver || typeof loaded.hostFaultDriver.create !== 'function') throw new DriverModuleError(`${m} is not a fault driver module: it exports no hostFaultDriver`);
       drivers.register(loaded.hostFaultDriver);
     }
     return drivers;
