@@ -213,7 +213,7 @@ export class HostExecutor {
     const existing = await this.output(files.sha256(remotePath));
     if (existing?.split(/\s+/)[0] === sha256) return { uploaded: false, bytes: 0, resumedFrom: 0 };
     if (this.planning) {
-      this.planned.push({ host: this.host, kind: 'upload', describe: `upload ${localPath} (${total} bytes, sha256 ${sha256.slice(0, 12)}…)`, detail: remotePath });
+      this.planned.push({ host: this.host, kind: 'upload', describe: `upload ${localPath} (${total} bytes, sha256 ${sha256})`, detail: remotePath });
       return { uploaded: true, bytes: total, resumedFrom: 0 };
     }
     const part = this.target.sudo ? `/tmp/.api7-ha-upload-${remotePath.replace(/[^A-Za-z0-9._-]/g, '_')}.part` : `${remotePath}.part`;
