@@ -7,18 +7,18 @@ import type { ClusterSpec } from '../src/inventory/model';
 import { InProcessRunner } from '../src/plan/runner';
 import type { ProductFacts } from '../src/products/types';
 import { SshPool } from '../src/remote/ssh';
-import { DEPLOY_STEPS, deploy } from '../src/runbook/deploy';
-import { titleOf } from '../src/runbook/runner';
+import { deployRun } from '../src/runbook/deploy';
 import type { DeployInput } from '../src/runbook/types';
 import { stampOf } from '../src/steps/inputs';
 
 export async function directDeploy(spec: ClusterSpec, product: ProductFacts): Promise<{ totalMs: number; phases: Record<string, number> }> {
   const pool = new SshPool();
   const input: DeployInput = { spec, product, options: { fixFirewall: false, failover: 'never' } };
-  const run = new InProcessRunner({ mode: 'apply', pool, steps: DEPLOY_STEPS.map((d) => ({ id: d.id, title: titleOf(d, input) })), id: deployWorkflowId(spec.cluster.name), stamp: stampOf(new Date()) });
+  const deployment = deployRun(input);
+  const run = new InProcessRunner({ mode: 'apply', pool, steps: deployment.steps, id: deployWorkflowId(spec.cluster.name), stamp: stampOf(new Date()) });
   const start = performance.now();
   try {
-    const result = await deploy(run.runner(), input);
+    const result = await deployment.run(run.runner());
     return { totalMs: Math.round(performance.now() - start), phases: result.durationsMs };
   } finally {
     await pool.closeAll();

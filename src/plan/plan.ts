@@ -9,8 +9,7 @@ import type { ProductFacts } from '../products/types';
 import type { Problem } from '../reconcile/preflight';
 import type { PlannedAction } from '../remote/executor';
 import type { NewHostKey, SshPool } from '../remote/ssh';
-import { DEPLOY_STEPS, deploy } from '../runbook/deploy';
-import { titleOf } from '../runbook/runner';
+import { deployRun } from '../runbook/deploy';
 import type { DeployInput, FailoverPolicy } from '../runbook/types';
 import { stampOf } from '../steps/inputs';
 import { InProcessRunner } from './runner';
@@ -54,18 +53,18 @@ export interface PlanOptions {
 export async function planDeployment(spec: ClusterSpec, product: ProductFacts, opts: PlanOptions): Promise<PlanReport> {
   if (opts.mode === 'plan' && !opts.pool) throw new Error('a plan with probes needs an SSH pool');
   const input: DeployInput = { spec, product, options: { fixFirewall: opts.fixFirewall ?? false, failover: opts.failover ?? 'auto' } };
+  const deployment = deployRun(input);
   const run = new InProcessRunner({
     mode: opts.mode,
     ...(opts.pool ? { pool: opts.pool } : {}),
-    steps: DEPLOY_STEPS.map((d) => ({ id: d.id, title: titleOf(d, input) })),
+    steps: deployment.steps,
     id: deployWorkflowId(spec.cluster.name),
     stamp: opts.stamp ?? stampOf(new Date()),
     overrides: { inspectArtifacts: () => Promise.resolve(opts.artifacts) },
   });
-  const result = await deploy(run.runner(), input);
+  const result = await deployment.run(run.runner());
   const steps = run.steps.map((s, i): StepPlan => {
-    const def = DEPLOY_STEPS[i]!;
-    const said = s.skipped !== undefined ? [`skipped: ${s.skipped}`] : 'plan' in def ? def.plan(input) : [];
+    const said = s.skipped !== undefined ? [`skipped: ${s.skipped}`] : deployment.steps[i]!.plan;
     return { name: s.id, title: s.title, hosts: [...s.hosts.values()], notes: [...said, ...s.notes] };
   });
   const changes = steps.reduce((n, s) => n + s.hosts.reduce((m, h) => m + h.actions.length, 0), 0);

@@ -3,13 +3,11 @@
 import type { ArtifactFacts } from '../artifacts/inspect';
 import type { DrillJournal } from '../drills/journal';
 import { RUNBOOK_SCENARIOS } from '../drills/scenarios';
-import type { ClusterSpec } from '../inventory/model';
 import type { MemberResult, QuorumReport } from '../reconcile/etcd';
 import type { LoadBalancerResult } from '../reconcile/loadbalancer';
 import type { PreflightReport, Problem } from '../reconcile/preflight';
-import type { PropagationResult } from '../reconcile/verify';
-import { endpointsOf } from '../steps/inputs';
-import type { ComponentRollout, DeployInput, DeployResult, DrillInput, FailoverResult, HostRollout } from './types';
+import type { DeployInputs } from '../steps/inputs';
+import type { ComponentRollout, DeployInput, DeployResult, DrillInput, FailoverPolicy, FailoverResult, HostRollout } from './types';
 
 // ---- summaries (the watch tree's line for each step) ---------------------------------------------
 
@@ -25,10 +23,8 @@ export const quorumSummary = (q: QuorumReport) => `leader ${q.leaderName ?? q.le
 
 export const rolloutSummary = (r: ComponentRollout) => `${r.mode}: ${r.hosts.filter((h) => h.ok).length}/${r.hosts.length} healthy${r.failures ? `, ${r.failures} failed` : ''}`;
 
-export const loadBalancersSummary = (spec: ClusterSpec) => (r: LoadBalancerResult[]) => {
-  const e = endpointsOf(spec);
-  return r.length ? r.map((x) => `${x.host}: ${x.action}`).join(', ') : `external: ${e.controlPlane}, ${e.dataPlane}`;
-};
+export const loadBalancersSummary = (e: DeployInputs['endpoints']) => (r: LoadBalancerResult[]) =>
+  r.length ? r.map((x) => `${x.host}: ${x.action}`).join(', ') : `external: ${e.controlPlane}, ${e.dataPlane}`;
 
 export const journalSummary = (j: DrillJournal | undefined) => (j ? j.scenarios.map((s) => `${s.id} (${s.victim?.host ?? '-'}): ${s.status}`).join(', ') : 'not run');
 
@@ -60,27 +56,38 @@ export function changedAnything(members: MemberResult[], cp: ComponentRollout, d
   );
 }
 
-/** Why the deploy skips its failover checks, or undefined when it runs them. */
-export function failoverSkipped(input: DeployInput, changed: boolean): string | undefined {
-  const policy = input.options.failover;
-  if (policy === 'always') return undefined;
-  if (policy === 'never') return 'disabled (--failover never)';
-  if (!input.spec.failover.enabled) return 'disabled (failover.enabled: false in the inventory; --failover always runs them)';
-  return changed ? undefined : 'nothing changed since the last verified deploy';
+/** Whether and how the deploy runs its failover checks: --failover, the inventory's failover settings. */
+export interface FailoverChoice {
+  policy: FailoverPolicy;
+  /** failover.enabled: false makes `auto` skip them. */
+  enabled: boolean;
+  /** The drill the deploy runs as its last step: the runbook's three checks, short. */
+  drill: DrillInput;
 }
 
-/** The drill the deploy runs as its last step: the runbook's three checks, short, with failover.recovery_deadline_s. */
-export function failoverInput(input: DeployInput): DrillInput {
-  const { spec, product } = input;
+export function failoverChoice({ spec, product, options }: DeployInput): FailoverChoice {
+  // The checks' recovery deadline is the inventory's failover.recovery_deadline_s.
   const thresholds = { ...spec.drills.thresholds, recoveryDeadlineS: spec.failover.recoveryDeadlineS };
   return {
-    spec: { ...spec, drills: { ...spec.drills, thresholds } },
-    product,
-    scenarios: RUNBOOK_SCENARIOS,
-    kind: 'deploy-failover',
-    lock: false,
-    timing: { baselineS: 1, holdS: Math.min(3, spec.drills.holdS), afterS: 1 },
+    policy: options.failover,
+    enabled: spec.failover.enabled,
+    drill: {
+      spec: { ...spec, drills: { ...spec.drills, thresholds } },
+      product,
+      scenarios: RUNBOOK_SCENARIOS,
+      kind: 'deploy-failover',
+      lock: false,
+      timing: { baselineS: 1, holdS: Math.min(3, spec.drills.holdS), afterS: 1 },
+    },
   };
+}
+
+/** Why the deploy skips its failover checks, or undefined when it runs them. */
+export function failoverSkipped(f: FailoverChoice, changed: boolean): string | undefined {
+  if (f.policy === 'always') return undefined;
+  if (f.policy === 'never') return 'disabled (--failover never)';
+  if (!f.enabled) return 'disabled (failover.enabled: false in the inventory; --failover always runs them)';
+  return changed ? undefined : 'nothing changed since the last verified deploy';
 }
 
 /** The runbook's checks as the deploy reports them; the child's journal has the full measurements. */
@@ -106,27 +113,21 @@ export const failoverFailure = (f: FailoverResult) => `failover verification fai
 
 // ---- the result ----------------------------------------------------------------------------------
 
-export interface DeployFacts {
-  spec: ClusterSpec;
+/** What the steps returned, as the deploy's result takes it (the rest is the result's own shape). */
+export type DeployFacts = Omit<DeployResult, 'cluster' | 'product' | 'endpoints' | 'packages' | 'preflight' | 'etcd'> & {
+  inputs: Pick<DeployInputs, 'cluster' | 'product' | 'endpoints'>;
   artifacts: ArtifactFacts;
   preflight: { reports: PreflightReport[]; problems: Problem[] };
   members: MemberResult[];
   quorum: QuorumReport;
-  controlPlane: ComponentRollout;
-  dataPlane: ComponentRollout;
-  loadBalancers: LoadBalancerResult[];
-  verification: PropagationResult;
-  failover?: FailoverResult;
-  changed: boolean;
-  durationsMs: Record<string, number>;
-}
+};
 
 export function deployResult(f: DeployFacts): DeployResult {
   const a = f.artifacts;
   return {
-    cluster: f.spec.cluster.name,
-    product: f.spec.product,
-    endpoints: endpointsOf(f.spec),
+    cluster: f.inputs.cluster,
+    product: f.inputs.product,
+    endpoints: f.inputs.endpoints,
     packages: {
       controlPlane: { fileName: a.controlPlane.fileName, sha256: a.controlPlane.sha256 },
       dataPlane: { fileName: a.dataPlane.fileName, sha256: a.dataPlane.sha256 },

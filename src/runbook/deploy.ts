@@ -3,32 +3,17 @@
 // a resume after a crash redoes nothing that is already done. deployCluster runs it on Temporal,
 // `deploy --plan` with read-only probes, the bench without Temporal: same order, same parallelism.
 import { RUNBOOK_SCENARIOS, SCENARIOS } from '../drills/scenarios';
-import { batches, controlPlaneHosts, loadBalancerHosts, type ClusterSpec } from '../inventory/model';
-import type { ProductFacts } from '../products/types';
+import { batches } from '../inventory/model';
 import type { MemberResult } from '../reconcile/etcd';
 import type { PreflightReport, Problem } from '../reconcile/preflight';
-import {
-  apiTarget,
-  artifactPaths,
-  dashboardUrl,
-  deployHosts,
-  endpointsOf,
-  loadBalancerInput,
-  preflightInput,
-  probeSettings,
-  quorumCheckInput,
-  type DeployHosts,
-  type EtcdMemberStep,
-  type ImageDelivery,
-  type RolloutItem,
-} from '../steps/inputs';
+import { deployInputs, type DeployHosts, type DeployInputs, type EtcdMemberStep, type RolloutItem } from '../steps/inputs';
 import {
   changedAnything,
   delivered,
   deliverySummary,
   deployResult,
+  failoverChoice,
   failoverFailure,
-  failoverInput,
   failoverResult,
   failoverSkipped,
   journalSummary,
@@ -39,10 +24,11 @@ import {
   quorumSummary,
   rolloutSummary,
   type Delivered,
+  type FailoverChoice,
 } from './deploy-result';
 import { clockProblemsOf, preflightTable } from './problems';
 import { activate, deliver } from './rollout';
-import { childId, type Fragment, type HostOutcome, type Runner, type Step, type StepDef } from './runner';
+import { childId, titleOf, type Fragment, type HostOutcome, type Runner, type Step, type StepDef } from './runner';
 import type { ComponentRollout, DeployInput, DeployResult, FailoverResult, HostRollout } from './types';
 
 /** Gateways per child run: bounds each history (~15 events a gateway) far below 50K at any scale. */
@@ -57,60 +43,68 @@ export const DEPLOY_STEPS = [
   { id: 'control-plane', title: 'Control plane: API7-Dashboard on each node' },
   {
     id: 'data-plane',
-    title: ({ spec }) => `Data plane: API7-Gateway on each node (batches of ${spec.dataPlane.batchSize} when changing a running estate, failure budget ${spec.dataPlane.failureBudget})`,
+    title: ({ dataPlane }) => `Data plane: API7-Gateway on each node (batches of ${dataPlane.batchSize} when changing a running estate, failure budget ${dataPlane.failureBudget})`,
   },
   {
     id: 'load-balancers',
-    title: ({ spec }) => (spec.loadBalancer.mode === 'managed' ? 'Load balancers: managed HAProxy in front of the dashboards and gateways' : 'External load balancers'),
-    plan: ({ spec }) => {
-      const e = endpointsOf(spec);
-      return spec.loadBalancer.mode === 'managed' ? [`control plane: ${e.controlPlane}`, `data plane: ${e.dataPlane}`] : [`would check ${e.controlPlane} and ${e.dataPlane}`];
-    },
+    title: ({ managedLoadBalancers }) => (managedLoadBalancers ? 'Load balancers: managed HAProxy in front of the dashboards and gateways' : 'External load balancers'),
+    plan: ({ managedLoadBalancers, endpoints: e }) => (managedLoadBalancers ? [`control plane: ${e.controlPlane}`, `data plane: ${e.dataPlane}`] : [`would check ${e.controlPlane} and ${e.dataPlane}`]),
   },
   {
     id: 'verification',
     title: 'Verification: both load balancers answer; a route written through the CP is served through the DP',
-    plan: ({ spec }) => {
-      const e = endpointsOf(spec);
-      return [`would write a verification route through ${e.controlPlane}, wait for it at ${e.dataPlane}, then delete it`];
-    },
+    plan: ({ endpoints: e }) => [`would write a verification route through ${e.controlPlane}, wait for it at ${e.dataPlane}, then delete it`],
   },
   {
     id: 'failover-verification',
     title: 'Failover: stop a gateway, a dashboard, an etcd member',
-    plan: () => [`would stop and restore ${RUNBOOK_SCENARIOS.map((id) => SCENARIOS[id].title.toLowerCase()).join(', ')}, probing the load balancers meanwhile`],
+    plan: () => [`would run the runbook's checks (${RUNBOOK_SCENARIOS.map((id) => SCENARIOS[id].title.toLowerCase()).join('; ')}), each restored after, probing the load balancers meanwhile`],
   },
-] as const satisfies readonly StepDef<DeployInput>[];
+] as const satisfies readonly StepDef<DeployInputs>[];
 
 export type DeployStepId = (typeof DEPLOY_STEPS)[number]['id'];
 
-export async function deploy(r: Runner<DeployStepId>, input: DeployInput): Promise<DeployResult> {
-  const { spec, product } = input;
+/** A deploy ready to run: its steps as the watch tree and the plan show them, and the run itself. */
+export interface DeployRun {
+  steps: { id: DeployStepId; title: string; plan: string[] }[];
+  run(r: Runner<DeployStepId>): Promise<DeployResult>;
+}
 
+/** The only place a deploy reads the inventory: every step's input is derived here, once. */
+export function deployRun(input: DeployInput): DeployRun {
+  const inputs = deployInputs(input.spec, input.product, input.options.fixFirewall);
+  const failover = failoverChoice(input);
+  return {
+    steps: DEPLOY_STEPS.map((d) => ({ id: d.id, title: titleOf(d, inputs), plan: 'plan' in d ? d.plan(inputs) : [] })),
+    run: (r) => deploy(r, inputs, failover),
+  };
+}
+
+async function deploy(r: Runner<DeployStepId>, inputs: DeployInputs, failover: FailoverChoice): Promise<DeployResult> {
   // 1. The packages the operator received from the vendor: checksums recorded in this run;
   // 2. at the same time, preflight on every host at once (every problem on every host, together).
   const [artifacts, preflight] = await Promise.all([
-    r.step('packages', (s) => s.inspectArtifacts(artifactPaths(spec)), packagesSummary),
-    r.step('preflight', (s) => preflightAll(r, s, input), (p) => `${p.reports.length} hosts checked`),
+    r.step('packages', (s) => s.inspectArtifacts(inputs.artifacts), packagesSummary),
+    r.step('preflight', (s) => preflightAll(r, s, inputs), (p) => `${p.reports.length} hosts checked`),
   ]);
   const compose = new Map(preflight.reports.map((h) => [h.host, h.facts.compose ?? 'plugin'] as const));
-  const hosts = deployHosts(spec, artifacts, (h) => compose.get(h) ?? 'plugin', r.stamp);
+  const hosts = inputs.hosts(artifacts, (h) => compose.get(h) ?? 'plugin', r.stamp);
 
   // Meanwhile (nothing running is touched): the runbook's "copy the package to every node, extract,
   // docker load" for the dashboards and gateways, and the HAProxy image, all hosts at once.
-  const delivery = r.step('delivery', (s) => deliverAll(s, spec, hosts), deliverySummary);
+  const delivery = r.step('delivery', (s) => deliverAll(s, hosts), deliverySummary);
   delivery.catch(() => undefined); // awaited after etcd
 
   // 3. etcd: the runbook's `docker run` on every member at once (a first boot needs them all).
   const members = await r.step('etcd-bootstrap', (s) => etcdBootstrap(r, s, hosts.members), membersSummary);
 
   // 4. Quorum: health, status (one leader, one term), alarms, member list equal to the inventory.
-  const quorum = await r.step('quorum-check', (s) => s.checkQuorum(quorumCheckInput(spec)), quorumSummary);
+  const quorum = await r.step('quorum-check', (s) => s.checkQuorum(inputs.quorum), quorumSummary);
   const packages = await delivery;
 
   // 7 (early). The load balancers can start now: their health checks keep a backend out of rotation
   // until it answers, so they come up beside the dashboards and gateways instead of after them.
-  const lbs = r.step('load-balancers', (s) => loadBalancers(s, spec, product, hosts.haproxyImage, r.stamp), loadBalancersSummary(spec));
+  const lbs = r.step('load-balancers', (s) => Promise.all(hosts.loadBalancers.map((lb) => s.ensureLoadBalancer(lb))), loadBalancersSummary(inputs.endpoints));
   lbs.catch(() => undefined); // awaited after the data plane
 
   // 5. Control plane: conf.yaml, docker compose up api7-dashboard -d, the log line and port 9000.
@@ -118,38 +112,36 @@ export async function deploy(r: Runner<DeployStepId>, input: DeployInput): Promi
 
   // 6. Data plane: the probe route, then gateway_conf/config.yaml and docker compose up -d, in
   //    batches with a failure budget.
-  const dataPlane = await r.step('data-plane', (s) => dataPlaneRollout(r, s, input, hosts.dataPlane, packages), rolloutSummary);
-  const loadBalancersDone = await lbs;
+  const dataPlane = await r.step('data-plane', (s) => dataPlaneRollout(r, s, inputs, hosts.dataPlane, packages), rolloutSummary);
+  const loadBalancers = await lbs;
 
   // 8. Verification: both load balancer frontends answer; a fresh route written through the CP load
   //    balancer is served through the DP load balancer.
-  const verification = await r.step('verification', (s) => verify(s, input, r.runId.slice(0, 8)), (v) => `served ${v.propagationMs} ms after the write`);
+  const verification = await r.step('verification', (s) => verify(s, inputs, r.runId.slice(0, 8)), (v) => `served ${v.propagationMs} ms after the write`);
 
   // 9. Failover verification: the runbook's three checks, in a child run (its own history and UI page).
-  const changed = changedAnything(members, controlPlane, dataPlane, loadBalancersDone);
-  const failover = await failoverChecks(r, input, changed);
+  const changed = changedAnything(members, controlPlane, dataPlane, loadBalancers);
+  const checks = await failoverChecks(r, inputs, failover, changed);
 
-  return deployResult({ spec, artifacts, preflight, members, quorum, controlPlane, dataPlane, loadBalancers: loadBalancersDone, verification, ...(failover ? { failover } : {}), changed, durationsMs: r.durations() });
+  return deployResult({ inputs, artifacts, preflight, members, quorum, controlPlane, dataPlane, loadBalancers, verification, ...(checks ? { failover: checks } : {}), changed, durationsMs: r.durations() });
 }
 
 // ---- the steps -----------------------------------------------------------------------------------
 
-async function preflightAll(r: Runner<DeployStepId>, s: Step, { spec, product, options }: DeployInput): Promise<{ reports: PreflightReport[]; problems: Problem[] }> {
+async function preflightAll(r: Runner<DeployStepId>, s: Step, inputs: DeployInputs): Promise<{ reports: PreflightReport[]; problems: Problem[] }> {
   // Every host at once, in calls of up to MAX_BATCH hosts (history stays bounded at 1,000 hosts).
-  const groups = batches(spec.hosts, MAX_BATCH).map((group) => s.preflightHosts(group.map((h) => preflightInput(spec, h, product, options.fixFirewall))));
-  const reports = (await Promise.all(groups)).flat();
+  const reports = (await Promise.all(batches(inputs.preflight, MAX_BATCH).map((group) => s.preflightHosts(group)))).flat();
   const problems = [...reports.flatMap((h) => h.problems), ...clockProblemsOf(reports)];
   if (problems.some((p) => p.severity === 'block')) r.block(`preflight found problems that block the deploy:\n${preflightTable(problems)}`, 'PreflightFailed', problems);
   return { reports, problems };
 }
 
 /** Every package and image at once: the few dashboards and load balancers here, gateways in child runs. */
-async function deliverAll(s: Step, spec: ClusterSpec, hosts: DeployHosts): Promise<Delivered> {
-  const image = hosts.haproxyImage;
+async function deliverAll(s: Step, hosts: DeployHosts): Promise<Delivered> {
   const [cp, dp] = await Promise.all([
     Promise.all(hosts.controlPlane.map((h) => deliver.run(s, h))),
     inChildRuns(s, deliver, hosts.dataPlane, 'dp-deliver'),
-    spec.loadBalancer.mode === 'managed' && image ? Promise.all(loadBalancerHosts(spec).map((h) => s.deliverImage({ target: h.ssh, secrets: spec.secrets, image }))) : [],
+    Promise.all(hosts.loadBalancerImages.map((lb) => s.deliverImage(lb))),
   ]);
   return delivered([...cp, ...dp]);
 }
@@ -184,14 +176,14 @@ async function controlPlaneRollout(r: Runner<DeployStepId>, s: Step, items: Roll
  * plane: batches of data_plane.batch_size, one after another, stopping once failures exceed the budget.
  * A gateway whose package did not arrive is not activated and counts against the budget.
  */
-async function dataPlaneRollout(r: Runner<DeployStepId>, s: Step, { spec, product }: DeployInput, all: RolloutItem[], packages: Delivered): Promise<ComponentRollout> {
+async function dataPlaneRollout(r: Runner<DeployStepId>, s: Step, inputs: DeployInputs, all: RolloutItem[], packages: Delivered): Promise<ComponentRollout> {
   // The probe route (Host + path -> upstream) through a dashboard, so each gateway can prove itself healthy.
-  await s.ensureProbeRoute(apiTarget(spec, dashboardUrl(controlPlaneHosts(spec)[0]!, product)), probeSettings(spec));
+  await s.ensureProbeRoute(inputs.firstDashboard, inputs.probe);
   const undelivered = packages.failed.filter((h) => all.some((i) => i.comp.target.host === h.host));
   const items = all.filter((i) => packages.byHost.get(i.comp.target.host)?.ok !== false);
   const rolling = await anyRunning(s, items);
-  const budget = spec.dataPlane.failureBudget;
-  const groups = batches(items, rolling ? Math.min(spec.dataPlane.batchSize, MAX_BATCH) : MAX_BATCH);
+  const budget = inputs.dataPlane.failureBudget;
+  const groups = batches(items, rolling ? Math.min(inputs.dataPlane.batchSize, MAX_BATCH) : MAX_BATCH);
   const runGroup = (group: RolloutItem[], index: number) =>
     s.batch(activate, group, { id: 'dp-batch', index, of: groups.length, what: 'gateways' }).then((rs) => rs.map((h) => merge(packages, h)));
   const hosts: HostRollout[] = [...undelivered];
@@ -213,28 +205,20 @@ async function dataPlaneRollout(r: Runner<DeployStepId>, s: Step, { spec, produc
   return { mode: rolling ? 'rolling' : 'parallel', hosts, failures: failures().length };
 }
 
-/** The managed HAProxy pair of frontends on every load_balancer host (or nothing: external). */
-async function loadBalancers(s: Step, spec: ClusterSpec, product: ProductFacts, image: ImageDelivery | undefined, stamp: string) {
-  if (spec.loadBalancer.mode !== 'managed' || !image) return [];
-  return Promise.all(loadBalancerHosts(spec).map((h) => s.ensureLoadBalancer(loadBalancerInput(spec, h, image, product, stamp))));
-}
-
-async function verify(s: Step, { spec, product }: DeployInput, nonce: string) {
-  const endpoints = endpointsOf(spec);
-  const probe = probeSettings(spec);
-  await s.checkLoadBalancers(endpoints, { cpHealthPath: product.controlPlane.health.path, probe: { host: probe.host, path: probe.path, expectStatus: probe.expectStatus } }, 120);
-  return s.verifyPropagation(apiTarget(spec, endpoints.controlPlane), endpoints, probe, nonce, spec.verification.deadlineS);
+async function verify(s: Step, inputs: DeployInputs, nonce: string) {
+  await s.checkLoadBalancers(inputs.endpoints, inputs.loadBalancerChecks, 120);
+  return s.verifyPropagation(inputs.controlPlane, inputs.endpoints, inputs.probe, nonce, inputs.verificationDeadlineS);
 }
 
 /** The runbook's three checks, as the drill engine runs them, when the deploy changed anything. */
-async function failoverChecks(r: Runner<DeployStepId>, input: DeployInput, changed: boolean): Promise<FailoverResult | undefined> {
-  const skipped = failoverSkipped(input, changed);
+async function failoverChecks(r: Runner<DeployStepId>, inputs: DeployInputs, failover: FailoverChoice, changed: boolean): Promise<FailoverResult | undefined> {
+  const skipped = failoverSkipped(failover, changed);
   if (skipped) {
     r.skip('failover-verification', skipped);
     return undefined;
   }
-  const summary = `Failover checks of ${input.spec.cluster.name}: stop a gateway, a dashboard, an etcd member`;
-  const journal = await r.step('failover-verification', (s) => s.child('drill', failoverInput(input), { id: 'failover', summary }), journalSummary);
+  const summary = `Failover checks of ${inputs.cluster}: stop a gateway, a dashboard, an etcd member`;
+  const journal = await r.step('failover-verification', (s) => s.child('drill', failover.drill, { id: 'failover', summary }), journalSummary);
   if (!journal) return undefined; // a plan does not run them
   const result = failoverResult(childId(r.id, 'failover'), journal);
   if (!result.passed) r.block(failoverFailure(result), 'FailoverFailed');

@@ -22,11 +22,21 @@ import { SCENARIOS, isHostFault, type Scenario } from '../drills/scenarios';
 import { apiTarget, artifactPaths, endpointsOf, probeSettings, type ComponentStep } from '../steps/inputs';
 import { Compensations } from './compensations';
 import { drillJournal, drillSummary, drillVerdict, scenarioSummary, steadyStateAction } from './drill-result';
-import { failureType, messageOf, type Runner, type Step, type StepDef } from './runner';
+import { failureType, messageOf, type Runner, type Step } from './runner';
 import type { DrillInput } from './types';
 
-/** One step per scenario, in the order asked for. */
-export const drillSteps = (input: DrillInput): StepDef<DrillInput, ScenarioId>[] => input.scenarios.map((id) => ({ id, title: SCENARIOS[id].title }));
+/** A drill ready to run: one step per scenario in the order asked for, and what it tells its probes. */
+export interface DrillRun {
+  steps: { id: ScenarioId; title: string }[];
+  /** Probes ask for it while they run (on Temporal: the drillControl query). */
+  control: DrillControl;
+  run(r: Runner<ScenarioId>): Promise<{ journal: DrillJournal; error?: unknown }>;
+}
+
+export function drillRun(input: DrillInput): DrillRun {
+  const control: DrillControl = { stopProbes: [] };
+  return { steps: input.scenarios.map((id) => ({ id, title: SCENARIOS[id].title })), control, run: (r) => drill(r, input, control) };
+}
 
 interface Scene {
   d: DrillContext;
@@ -38,7 +48,7 @@ interface Scene {
 }
 
 /** The journal, and the failure that ended the drill early (refused, cancelled), if any. */
-export async function drill(r: Runner<ScenarioId>, input: DrillInput, control: DrillControl): Promise<{ journal: DrillJournal; error?: unknown }> {
+async function drill(r: Runner<ScenarioId>, input: DrillInput, control: DrillControl): Promise<{ journal: DrillJournal; error?: unknown }> {
   const { spec } = input;
   const started = Date.now();
   const scenarios: ScenarioJournal[] = [];

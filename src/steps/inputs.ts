@@ -356,31 +356,84 @@ export interface RolloutItem {
   comp: ComponentStep;
 }
 
-/** Every host's inputs for a deploy, once the packages are inspected and preflight found each host's compose. */
+/** The facts the packages give (sha256, folders, image IDs), as inspectArtifacts reads them. */
+export interface InspectedPackages {
+  controlPlane: PackageInfo;
+  dataPlane: PackageInfo;
+  etcdImage?: { sha256: string; id: string; fileName: string };
+  haproxyImage?: { sha256: string; id: string; fileName: string };
+}
+
+/** Every host's inputs, once the packages are inspected and preflight found each host's compose. */
 export interface DeployHosts {
   members: EtcdMemberStep[];
   controlPlane: RolloutItem[];
   dataPlane: RolloutItem[];
-  haproxyImage?: ImageDelivery;
+  /** The HAProxy image to every managed load balancer host, and each one's HAProxy. */
+  loadBalancerImages: (HostStep & { image: ImageDelivery })[];
+  loadBalancers: LoadBalancerStep[];
 }
 
-export function deployHosts(
-  spec: ClusterSpec,
-  artifacts: { controlPlane: PackageInfo; dataPlane: PackageInfo; etcdImage?: { sha256: string; id: string; fileName: string }; haproxyImage?: { sha256: string; id: string; fileName: string } },
-  composeOf: (host: string) => ComposeVariant,
-  stamp: string,
-): DeployHosts {
-  const rollout = (c: Component, hosts: HostSpec[], pkg: PackageInfo): RolloutItem[] =>
-    hosts.map((h) => ({ pkg: packageStep(spec, h, c, pkg), comp: componentStep(spec, h, c, pkg, composeOf(h.name), stamp) }));
-  const etcdImage = imageDelivery(spec, spec.packages.etcdImage, artifacts.etcdImage);
-  const tls = tlsFiles(spec, true);
+/**
+ * Everything the deploy's steps send, derived from the inventory once: the runbook reads these,
+ * never the ClusterSpec itself.
+ */
+export interface DeployInputs {
+  cluster: string;
+  product: ProductId;
+  artifacts: ArtifactPaths;
+  /** Every host's preflight. */
+  preflight: PreflightInput[];
+  quorum: QuorumCheckInput;
+  endpoints: Endpoints;
+  probe: ProbeSettings;
+  /** The first dashboard: the probe route is written through it before the load balancers are up. */
+  firstDashboard: ApiTarget;
+  /** The control plane through its load balancer (verification). */
+  controlPlane: ApiTarget;
+  loadBalancerChecks: { cpHealthPath: string; probe: { host: string; path: string; expectStatus: number } };
+  managedLoadBalancers: boolean;
+  dataPlane: { batchSize: number; failureBudget: number };
+  verificationDeadlineS: number;
+  hosts(packages: InspectedPackages, composeOf: (host: string) => ComposeVariant, stamp: string): DeployHosts;
+}
+
+export function deployInputs(spec: ClusterSpec, product: ProductFacts, fixFirewall: boolean): DeployInputs {
+  const endpoints = endpointsOf(spec);
+  const probe = probeSettings(spec);
+  const managed = spec.loadBalancer.mode === 'managed' && !!spec.packages.haproxyImage;
+  const firstDashboard = controlPlaneHosts(spec)[0];
   return {
-    members: etcdMembers(spec).map((h) => ({ target: h.ssh, secrets: spec.secrets, member: etcdMemberInput(spec, h), image: etcdImage, ...(tls ? { tlsFiles: tls } : {}) })),
-    controlPlane: rollout('control_plane', controlPlaneHosts(spec), artifacts.controlPlane),
-    dataPlane: rollout('data_plane', dataPlaneHosts(spec), artifacts.dataPlane),
-    ...(spec.packages.haproxyImage ? { haproxyImage: imageDelivery(spec, spec.packages.haproxyImage, artifacts.haproxyImage) } : {}),
+    cluster: spec.cluster.name,
+    product: spec.product,
+    artifacts: artifactPaths(spec),
+    preflight: spec.hosts.map((h) => preflightInput(spec, h, product, fixFirewall)),
+    quorum: quorumCheckInput(spec),
+    endpoints,
+    probe,
+    firstDashboard: apiTarget(spec, firstDashboard ? dashboardUrl(firstDashboard, product) : endpoints.controlPlane),
+    controlPlane: apiTarget(spec, endpoints.controlPlane),
+    loadBalancerChecks: { cpHealthPath: product.controlPlane.health.path, probe: { host: probe.host, path: probe.path, expectStatus: probe.expectStatus } },
+    managedLoadBalancers: managed,
+    dataPlane: { batchSize: spec.dataPlane.batchSize, failureBudget: spec.dataPlane.failureBudget },
+    verificationDeadlineS: spec.verification.deadlineS,
+    hosts(packages, composeOf, stamp) {
+      const rollout = (c: Component, hosts: HostSpec[], pkg: PackageInfo): RolloutItem[] =>
+        hosts.map((h) => ({ pkg: packageStep(spec, h, c, pkg), comp: componentStep(spec, h, c, pkg, composeOf(h.name), stamp) }));
+      const etcdImage = imageDelivery(spec, spec.packages.etcdImage, packages.etcdImage);
+      const tls = tlsFiles(spec, true);
+      const lbImage = spec.packages.haproxyImage && imageDelivery(spec, spec.packages.haproxyImage, packages.haproxyImage);
+      const lbHosts = managed && lbImage ? loadBalancerHosts(spec) : [];
+      return {
+        members: etcdMembers(spec).map((h) => ({ target: h.ssh, secrets: spec.secrets, member: etcdMemberInput(spec, h), image: etcdImage, ...(tls ? { tlsFiles: tls } : {}) })),
+        controlPlane: rollout('control_plane', controlPlaneHosts(spec), packages.controlPlane),
+        dataPlane: rollout('data_plane', dataPlaneHosts(spec), packages.dataPlane),
+        loadBalancerImages: lbHosts.map((h) => ({ target: h.ssh, secrets: spec.secrets, image: lbImage! })),
+        loadBalancers: lbHosts.map((h) => loadBalancerInput(spec, h, lbImage!, product, stamp)),
+      };
+    },
   };
 }
 
-/** A dashboard's own URL (the first one takes the probe route before the load balancers are up). */
+/** A dashboard's own URL. */
 export const dashboardUrl = (h: { address: string }, product: ProductFacts) => `http://${h.address}:${product.controlPlane.port}`;

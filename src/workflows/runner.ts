@@ -18,7 +18,7 @@ import {
 import type { Activities } from '../activities';
 import { progressQuery, type RunProgress } from '../contracts';
 import { OPERATION_META, OP_NAMES, hostRange } from '../runbook/operations';
-import { childId, messageOf, titleOf, type BatchAt, type Fragment, type HostOutcome, type OpName, type Ops, type Runner, type Step, type StepDef } from '../runbook/runner';
+import { childId, messageOf, type BatchAt, type Fragment, type HostOutcome, type OpName, type Ops, type Runner, type Step } from '../runbook/runner';
 import type { ChildRuns } from '../runbook/types';
 import { stampOf } from '../steps/inputs';
 import { acquireClusterLock, releaseClusterLock } from './cluster-lock';
@@ -178,6 +178,3 @@ export async function onTemporal<Id extends string, T>(run: Run<Id, T>, body: (r
     if (held) await CancellationScope.nonCancellable(() => releaseClusterLock(held));
   }
 }
-
-/** The step tree's steps from the runbook's definitions and this run's input. */
-export const stepsOf = <I, Id extends string>(defs: readonly StepDef<I, Id>[], input: I) => defs.map((d) => ({ id: d.id, title: titleOf(d, input) }));
