@@ -48,9 +48,21 @@ export function sshArgv(dir: string, name: string, remote: string[] = [], opts: 
   const s = loadState(dir);
   if (!s || s.phase !== 'ready') throw new Error(`no lab is up in ${dir}; run \`lab up\` first`);
   const h = hostByName(s, name);
-  return [...sshClient({ identityFile: s.files.sshKey, knownHosts: s.files.knownHosts, address: h.address, batch: opts.batch ?? false }, remote)];
+  const jump = toLabHost(h, s).jump;
+  return [...sshClient({ identityFile: s.files.sshKey, knownHosts: s.files.knownHosts, address: h.address, port: h.sshPort, ...(jump ? { jump } : {}), batch: opts.batch ?? false }, remote)];
 }
 
-export function toLabHost(h: HostState): LabHost {
-  return { name: h.name, address: h.address, roles: [...h.roles], netns: h.netns, mountNs: h.mountNs, dockerSocket: h.dockerSocket };
+export function toLabHost(h: HostState, s: LabState): LabHost {
+  const bastion = s.hosts.find((x) => x.roles.includes('bastion'));
+  return {
+    name: h.name,
+    address: h.address,
+    roles: [...h.roles],
+    netns: h.netns,
+    mountNs: h.mountNs,
+    dockerSocket: h.dockerSocket,
+    sshPort: h.sshPort,
+    ...(!h.routed && bastion ? { jump: { address: bastion.address, port: bastion.sshPort } } : {}),
+    ...(h.inner ? { innerAddress: h.inner.address } : {}),
+  };
 }

@@ -1,15 +1,18 @@
 /** Every name, path and address of a new lab, before anything exists (no I/O). */
 import * as path from 'node:path';
-import type { HostState, LabState } from './state';
-import { bridgeAddress, bridgeName, hostAddress, hostNames, hostsRootFor, layoutHosts, runDirFor } from './topology';
+import { STATE_VERSION, type HostState, type LabState } from './state';
+import { bridgeAddress, bridgeName, hostAddress, hostNames, hostsRootFor, innerBridgeName, innerLinkName, layoutHosts, runDirFor, type LabShape } from './topology';
 
 export interface BlueprintInput {
-  gateways: number;
+  shape: LabShape;
   /** The lab dir's real path (validated); every path of the state derives from it. */
   realDir: string;
   prefix: string;
   subnet: string;
+  /** Behind a bastion: the inner bridge's subnet. */
+  innerSubnet?: string;
   artifactsDir: string;
+  tools: LabState['tools'];
 }
 
 export function blueprint(b: BlueprintInput): LabState {
@@ -19,20 +22,31 @@ export function blueprint(b: BlueprintInput): LabState {
   const now = new Date().toISOString();
   const dir = realDir;
   const hostsRoot = hostsRootFor(realDir, prefix);
-  const hosts: HostState[] = layoutHosts(b.gateways).map((l) => {
+  const shape = b.shape;
+  const inner = shape.bastion ? { bridge: innerBridgeName(prefix), subnet: b.innerSubnet! } : undefined;
+  if (shape.bastion && !b.innerSubnet) throw new Error('internal error: a lab behind a bastion needs an inner subnet');
+  const hosts: HostState[] = layoutHosts(shape.gateways, { bastion: shape.bastion }).map((l) => {
     const n = hostNames(prefix, l.name);
     const base = path.join(hostsRoot, l.name);
     const run = path.join(runDir, l.name);
+    // The first link is on the machine's bridge when the host is on it, else on the inner one.
+    const front = l.networks.includes('front');
+    const second = front && inner && l.networks.includes('inner') ? { veth: innerLinkName(prefix, l.name), ifname: 'eth1', address: hostAddress(inner.subnet, l.index) } : undefined;
     return {
       name: l.name,
       roles: l.roles,
       index: l.index,
       inInventory: l.inInventory,
-      address: hostAddress(subnet, l.index),
+      address: hostAddress(front ? subnet : inner!.subnet, l.index),
       netns: n.netns,
       netnsPath: `/run/netns/${n.netns}`,
       veth: n.veth,
       ifname: n.ifname,
+      bridge: front ? bridgeName(prefix) : inner!.bridge,
+      routed: front,
+      ...(second ? { inner: second } : {}),
+      sshPort: shape.sshPort,
+      firewalld: shape.firewalld.includes(l.name),
       mountNs: path.join(nsDir, `${l.name}.mnt`),
       utsNs: path.join(nsDir, `${l.name}.uts`),
       cgroupParent: n.cgroupParent,
@@ -62,14 +76,17 @@ export function blueprint(b: BlueprintInput): LabState {
     };
   });
   return {
-    version: 1,
+    version: STATE_VERSION,
     dir,
     realDir,
     prefix,
     subnet,
     bridge: bridgeName(prefix),
     bridgeAddress: bridgeAddress(subnet),
-    gateways: b.gateways,
+    gateways: shape.gateways,
+    shape,
+    tools: b.tools,
+    ...(inner ? { inner } : {}),
     phase: 'building',
     createdAt: now,
     updatedAt: now,

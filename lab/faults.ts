@@ -8,8 +8,14 @@ import { startDaemons, startEcho, waitEcho, waitHostReady, wipeRunDir } from './
 import { hostByName, readyState } from './access';
 import { killMembers } from './procs';
 import { loadState, updateHost } from './state';
-import { hostMembership } from './status';
+import { hostLinks, hostMembership } from './status';
+import type { HostState } from './state';
 import { elapsed, type LabContext } from './types';
+
+/** Every link of the host at once (a host on two bridges goes dark on both). */
+async function setLinks(h: HostState, how: 'up' | 'down', context: string): Promise<void> {
+  for (const l of hostLinks(h)) await runOk(how === 'up' ? ip.linkUp(l) : ip.linkDown(l), { context });
+}
 
 /**
  * The host stops abruptly: its NIC goes dark (peers see timeouts, as with a dead server, not
@@ -24,7 +30,7 @@ export async function powerOff(ctx: LabContext, name: string): Promise<void> {
   updateHost(ctx.dir, name, (x) => {
     x.poweredOff = true;
   });
-  await runOk(ip.linkDown(h.veth), { context: `power-off ${name}` });
+  await setLinks(h, 'down', `power-off ${name}`);
   const killed = await killMembers(hostMembership(h));
   updateHost(ctx.dir, name, (x) => {
     x.pids = {};
@@ -59,7 +65,7 @@ export async function powerOnHost(ctx: LabContext, name: string, log: boolean): 
     x.pids = { ...h.pids };
     x.poweredOff = false;
   });
-  if (!h.disconnected) await runOk(ip.linkUp(h.veth));
+  if (!h.disconnected) await setLinks(h, 'up', `power-on ${name}`);
   await waitHostReady(ctx.log, h, !h.disconnected);
   if (h.roles.includes('upstream') && !h.disconnected) await waitEcho(h);
   if (log) ctx.log(`${name}: powered on in ${elapsed(t0)} ms`);
@@ -69,7 +75,7 @@ export async function powerOnHost(ctx: LabContext, name: string, log: boolean): 
 export async function disconnect(ctx: LabContext, name: string): Promise<void> {
   const s = readyState(ctx.dir);
   const h = hostByName(s, name);
-  await runOk(ip.linkDown(h.veth), { context: `disconnect ${name}` });
+  await setLinks(h, 'down', `disconnect ${name}`);
   updateHost(ctx.dir, name, (x) => {
     x.disconnected = true;
   });
@@ -79,7 +85,7 @@ export async function disconnect(ctx: LabContext, name: string): Promise<void> {
 export async function reconnect(ctx: LabContext, name: string): Promise<void> {
   const s = readyState(ctx.dir);
   const h = hostByName(s, name);
-  if (!h.poweredOff) await runOk(ip.linkUp(h.veth), { context: `reconnect ${name}` });
+  if (!h.poweredOff) await setLinks(h, 'up', `reconnect ${name}`);
   updateHost(ctx.dir, name, (x) => {
     x.disconnected = false;
   });

@@ -8,6 +8,8 @@ import {
   BIN,
   ENGINE_PATH,
   bindEntry,
+  dbusSystemArgv,
+  firewalldArgv,
   dockerdArgv,
   etcHosts,
   ip,
@@ -29,25 +31,40 @@ import {
 } from './commands';
 import { baseEnv, run, runOk, spawnDaemon, tailFile } from './exec';
 import { rmrf } from './locations';
-import { engineInfo, sshBanner, tcpProbe, waitUntil } from './probe';
+import { engineInfo, listensIn, tcpProbe, waitUntil } from './probe';
 import { isAlive } from './procs';
 import type { HostState, LabState } from './state';
 import { HIDDEN_MACHINE_PATHS, OVERLAY_PATHS } from './topology';
+import { COMPOSE_PLUGIN_PATH, COMPOSE_V1_PATH, OTHER_COMPOSE_PLUGIN_PATHS } from './tools';
 import { elapsed } from './types';
 
 const ENGINE_READY_MS = 90_000;
 const SSHD_READY_MS = 30_000;
+const FIREWALLD_READY_MS = 60_000;
 
 export function nsPaths(h: HostState): NsPaths {
   return { net: h.netnsPath, mnt: h.mountNs, uts: h.utsNs };
 }
 
-/** [mount point in the host, per-host source dir] for the fixed /run paths the engine uses. */
+/** [mount point in the host, per-host source dir] for the fixed /run paths the engine (and firewalld) use. */
 export function hostRunBinds(h: HostState): [string, string][] {
   return [
     ['/run/containerd', path.join(h.dirs.run, 'sys', 'containerd')],
     ['/run/docker', path.join(h.dirs.run, 'sys', 'docker')],
+    // The host's own system bus and firewalld state, where it runs firewalld.
+    ...(h.firewalld
+      ? ([
+          ['/run/dbus', path.join(h.dirs.run, 'sys', 'dbus')],
+          ['/run/firewalld', path.join(h.dirs.run, 'sys', 'firewalld')],
+        ] as [string, string][])
+      : []),
   ];
+}
+
+/** The address of `target` that `from` reaches (its own on a shared bridge; behind a bastion, the inner one). */
+export function addressSeenFrom(from: HostState, target: HostState): string {
+  if (target.bridge === from.bridge) return target.address;
+  return target.inner?.address ?? target.address;
 }
 
 /**
@@ -74,10 +91,16 @@ export function wipeRunDir(h: HostState): void {
 }
 
 
-/** Root side of every host's network: its namespace and its veth on the bridge (one ip process). */
+/** Root side of every host's network: its namespace and its veths on the bridges (one ip process). */
 export async function createLinks(s: LabState): Promise<void> {
   const b = ipBatch(
-    s.hosts.flatMap((h) => [ip.netnsAdd(h.netns), ip.vethAdd(h.veth, h.ifname, h.netns), ip.linkMaster(h.veth, s.bridge), ip.linkUp(h.veth)]),
+    s.hosts.flatMap((h) => [
+      ip.netnsAdd(h.netns),
+      ip.vethAdd(h.veth, h.ifname, h.netns),
+      ip.linkMaster(h.veth, h.bridge),
+      ip.linkUp(h.veth),
+      ...(h.inner && s.inner ? [ip.vethAdd(h.inner.veth, h.inner.ifname, h.netns), ip.linkMaster(h.inner.veth, s.inner.bridge), ip.linkUp(h.inner.veth)] : []),
+    ]),
   );
   await runOk(b.argv, { input: b.input, context: 'creating the hosts\' namespaces and links' });
 }
@@ -90,7 +113,15 @@ export async function createHost(log: (line: string) => void, s: LabState, h: Ho
   }
   fs.chmodSync(h.dirs.dockerData, 0o710);
 
-  const b = ipBatch([ip.addrAdd(h.ifname, `${h.address}/24`), ip.linkUp(h.ifname), ip.linkUp('lo')], { ns: h.netns });
+  const b = ipBatch(
+    [
+      ip.addrAdd(h.ifname, `${h.address}/24`),
+      ip.linkUp(h.ifname),
+      ...(h.inner ? [ip.addrAdd(h.inner.ifname, `${h.inner.address}/24`), ip.linkUp(h.inner.ifname)] : []),
+      ip.linkUp('lo'),
+    ],
+    { ns: h.netns },
+  );
   await runOk(b.argv, { input: b.input, context: `host ${h.name}: network` });
 
   // Files the host starts with, written into the overlay upper dirs before mounting.
@@ -99,7 +130,7 @@ export async function createHost(log: (line: string) => void, s: LabState, h: Ho
   // device in the upper dir). Without this, a key.json that any engine started on the machine
   // leaves in /etc/docker would give every host the same engine identity (and a daemon.json
   // there would configure every host's engine).
-  for (const p of HIDDEN_MACHINE_PATHS) {
+  for (const p of [...HIDDEN_MACHINE_PATHS, ...hiddenPrograms(s)]) {
     const wh = path.join(h.dirs.upper, p);
     if (fs.existsSync(wh)) continue;
     fs.mkdirSync(path.dirname(wh), { recursive: true });
@@ -148,7 +179,8 @@ export async function createHost(log: (line: string) => void, s: LabState, h: Ho
     h.files.sshdConfig,
     sshdConfig({
       host: h.name,
-      address: h.address,
+      addresses: [h.address, ...(h.inner ? [h.inner.address] : [])],
+      port: h.sshPort,
       hostKey: h.files.hostKey,
       pidFile: h.files.sshdPid,
       authorizedKeys: s.files.authorizedKeys,
@@ -169,7 +201,7 @@ function seedUpperFiles(s: LabState, h: HostState): void {
   } catch {
     /* keep the minimal default */
   }
-  fs.writeFileSync(path.join(etc, 'hosts'), etcHosts(machineHosts, s.hosts.map((x) => ({ address: x.address, name: x.name })), h.name));
+  fs.writeFileSync(path.join(etc, 'hosts'), etcHosts(machineHosts, s.hosts.map((x) => ({ address: addressSeenFrom(h, x), name: x.name })), h.name));
   // sshd (without PAM) refuses accounts whose password field is locked ("!"); key login needs "*".
   try {
     const shadow = fs.readFileSync('/etc/shadow', 'utf8');
@@ -194,13 +226,59 @@ function seedUpperFiles(s: LabState, h: HostState): void {
     const skel = path.join('/etc/skel', f);
     fs.writeFileSync(path.join(rootHome, f), fs.existsSync(skel) ? fs.readFileSync(skel) : '');
   }
+  // The compose v2 plugin, where a package install puts it (a link to the one build, not a copy per host).
+  if (s.shape.compose !== 'v1') {
+    if (!s.tools.composePlugin) throw new Error('internal error: the compose plugin was not prepared');
+    const plugin = path.join(h.dirs.upper, COMPOSE_PLUGIN_PATH);
+    fs.mkdirSync(path.dirname(plugin), { recursive: true });
+    rmrf(plugin);
+    fs.symlinkSync(s.tools.composePlugin, plugin);
+  }
+  if (h.firewalld) seedFirewalld(s, h);
 }
 
-/** Start dockerd and sshd inside the host (both in its net + mount + UTS namespaces). */
+/** Programs of the machine the hosts must not have: docker-compose v1 on plugin-only hosts, a plugin on v1-only ones. */
+function hiddenPrograms(s: LabState): string[] {
+  const hide: string[] = [];
+  if (s.shape.compose === 'plugin') hide.push(COMPOSE_V1_PATH);
+  if (s.shape.compose === 'v1') hide.push(COMPOSE_PLUGIN_PATH);
+  if (s.shape.compose !== 'both') hide.push(...OTHER_COMPOSE_PLUGIN_PATHS);
+  return hide.filter((p) => fs.existsSync(p));
+}
+
+/**
+ * firewalld as `apt-get install firewalld` leaves it on this host only: its package's files in the
+ * host's /etc and /usr (the machine has its Python modules and D-Bus). Its default zone (public)
+ * lets SSH in and nothing else, as on a fresh server; with sshd on another port, that port is opened
+ * too, as the operator who moved sshd would have.
+ */
+function seedFirewalld(s: LabState, h: HostState): void {
+  const tree = s.tools.firewalldTree;
+  if (!tree) throw new Error('internal error: firewalld was not prepared');
+  for (const top of ['etc', 'usr']) fs.cpSync(path.join(tree, top), path.join(h.dirs.upper, top), { recursive: true, force: true });
+  if (h.sshPort !== 22) {
+    const zones = path.join(h.dirs.upper, 'etc', 'firewalld', 'zones');
+    fs.mkdirSync(zones, { recursive: true });
+    fs.writeFileSync(
+      path.join(zones, 'public.xml'),
+      `<?xml version="1.0" encoding="utf-8"?>\n<zone>\n  <short>Public</short>\n  <service name="ssh"/>\n  <service name="dhcpv6-client"/>\n  <port protocol="tcp" port="${h.sshPort}"/>\n</zone>\n`,
+    );
+  }
+}
+
+/**
+ * Start the host's daemons inside it (its net + mount + UTS namespaces), in a server's boot order:
+ * D-Bus and firewalld first where it runs (docker.service is ordered after firewalld.service), then
+ * dockerd and sshd.
+ */
 export function startDaemons(h: HostState): void {
   fs.mkdirSync(h.dirs.run, { recursive: true });
   fs.mkdirSync('/run/sshd', { recursive: true, mode: 0o755 }); // sshd's privilege-separation dir
   const ns = nsPaths(h);
+  if (h.firewalld) {
+    h.pids.dbus = spawnDaemon(nsenter(ns, dbusSystemArgv()), path.join(h.dirs.logs, 'dbus.log'), baseEnv());
+    h.pids.firewalld = spawnDaemon(nsenter(ns, firewalldArgv()), path.join(h.dirs.logs, 'firewalld.log'), baseEnv());
+  }
   h.pids.dockerd = spawnDaemon(
     nsenter(
       ns,
@@ -226,8 +304,25 @@ export function startEcho(s: LabState, h: HostState): void {
   h.pids.echo = spawnDaemon(nsenter(nsPaths(h), [bin, 'echo', '--listen', `${h.address}:80`]), path.join(h.dirs.logs, 'echo.log'), baseEnv());
 }
 
+/**
+ * Is the host's `port` answering? From the machine when it has a route to the host; behind the bastion,
+ * whether the port listens in the namespace of the host's process `pid`.
+ */
+export function hostAnswers(h: HostState, port: number, pid: number | undefined, timeoutMs: number, banner?: string): Promise<boolean> {
+  if (!h.routed) return Promise.resolve(listensIn(pid, port));
+  return banner ? tcpProbe(h.address, port, timeoutMs, banner) : tcpProbe(h.address, port, timeoutMs);
+}
+
+export const sshAnswers = (h: HostState, timeoutMs: number): Promise<boolean> => hostAnswers(h, h.sshPort, h.pids.sshd, timeoutMs, 'SSH-2.0-');
+
+/** firewalld answers on its (the host's) system bus. */
+async function firewalldRunning(h: HostState): Promise<boolean> {
+  const r = await run(nsenter(nsPaths(h), ['firewall-cmd', '--state']), { timeoutMs: 5000 });
+  return r.code === 0 && r.stdout.trim() === 'running';
+}
+
 export async function waitEcho(h: HostState): Promise<void> {
-  await waitUntil(`host ${h.name}: echo upstream on ${h.address}:80`, () => tcpProbe(h.address, 80, 500), {
+  await waitUntil(`host ${h.name}: echo upstream on ${h.address}:80`, () => hostAnswers(h, 80, h.pids.echo, 500), {
     timeoutMs: 15_000,
     whyNot: () => tailFile(path.join(h.dirs.logs, 'echo.log')),
     abort: () => (isAlive(h.pids.echo) ? undefined : 'the echo process exited'),
@@ -244,10 +339,18 @@ export async function waitHostReady(log: (line: string) => void, h: HostState, c
       abort: () => (isAlive(h.pids.dockerd) ? undefined : 'dockerd exited'),
     }),
     checkSsh
-      ? waitUntil(`host ${h.name}: sshd on ${h.address}:22`, () => sshBanner(h.address, 1000), {
+      ? waitUntil(`host ${h.name}: sshd on ${h.address}:${h.sshPort}`, () => sshAnswers(h, 1000), {
           timeoutMs: SSHD_READY_MS,
           whyNot: () => tailFile(path.join(h.dirs.logs, 'sshd.log')),
           abort: () => (isAlive(h.pids.sshd) ? undefined : 'sshd exited'),
+        })
+      : Promise.resolve(),
+    h.firewalld
+      ? waitUntil(`host ${h.name}: firewalld`, () => firewalldRunning(h), {
+          timeoutMs: FIREWALLD_READY_MS,
+          intervalMs: 500,
+          whyNot: () => `${tailFile(path.join(h.dirs.logs, 'firewalld.log'))}\n${tailFile(path.join(h.dirs.logs, 'dbus.log'))}`,
+          abort: () => (isAlive(h.pids.firewalld) ? undefined : 'firewalld exited'),
         })
       : Promise.resolve(),
   ]);
@@ -262,10 +365,10 @@ export async function waitHostReady(log: (line: string) => void, h: HostState, c
  */
 export async function checkHostToHost(s: LabState): Promise<void> {
   const from = s.hosts[0]!;
-  const targets = s.hosts.slice(1).map((h) => h.address);
+  const targets = s.hosts.slice(1).map((h) => `${addressSeenFrom(from, h)}:${h.sshPort}`);
   const script =
     "const net=require('net');let bad=[];let n=process.argv.length-1;" +
-    'for(const a of process.argv.slice(1)){const c=net.connect({host:a,port:22});' +
+    "for(const a of process.argv.slice(1)){const [h,p]=a.split(':');const c=net.connect({host:h,port:Number(p)});" +
     "const t=setTimeout(()=>{c.destroy();bad.push(a);if(--n===0)done()},3000);" +
     "c.on('connect',()=>{clearTimeout(t);c.destroy();if(--n===0)done()});" +
     "c.on('error',()=>{clearTimeout(t);bad.push(a);if(--n===0)done()})}" +
@@ -278,7 +381,7 @@ export async function checkHostToHost(s: LabState): Promise<void> {
         hint =
           `\nbridge-nf-call-iptables is 1, so traffic between lab hosts crosses the machine's iptables FORWARD chain; ` +
           `if its policy is DROP (another Docker engine on the machine sets that), allow the lab bridge: ` +
-          `iptables -I FORWARD -i ${s.bridge} -o ${s.bridge} -j ACCEPT`;
+          [s.bridge, ...(s.inner ? [s.inner.bridge] : [])].map((b) => `iptables -I FORWARD -i ${b} -o ${b} -j ACCEPT`).join('; ');
       }
     } catch {
       /* no br_netfilter */

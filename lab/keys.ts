@@ -34,20 +34,25 @@ export function ensureSecrets(s: LabState): void {
 }
 
 export function writeKnownHosts(s: LabState): void {
-  const lines = s.hosts.map((h) => knownHostsLine(h.address, fs.readFileSync(h.files.hostPublicKey, 'utf8')));
+  const lines = s.hosts.map((h) => knownHostsLine(h.address, fs.readFileSync(h.files.hostPublicKey, 'utf8'), h.sshPort));
   fs.writeFileSync(s.files.knownHosts, `${lines.join('\n')}\n`, { mode: 0o644 });
 }
 
 export function writeInventory(s: LabState): void {
   if (!s.artifacts) throw new Error('internal error: inventory needs the artifacts');
   const up = s.hosts.find((h) => h.roles.includes('upstream'))!;
+  const bastion = s.hosts.find((h) => h.roles.includes('bastion'));
   const text = renderInventory({
     inventoryPath: s.files.inventory,
-    hosts: s.hosts.filter((h) => h.inInventory).map((h) => ({ name: h.name, address: h.address, roles: h.roles })),
+    hosts: s.hosts
+      .filter((h) => h.inInventory)
+      .map((h) => ({ name: h.name, address: h.address, roles: h.roles, ...(!h.routed && bastion ? { jump: { address: bastion.address, port: bastion.sshPort } } : {}) })),
     upstream: { name: up.name, address: up.address, roles: up.roles },
     artifacts: s.artifacts,
     sshKey: s.files.sshKey,
     knownHosts: s.files.knownHosts,
+    sshPort: s.shape.sshPort,
+    network: s.shape.network,
     dashboardSecret: s.files.dashboardSecret,
     adminPassword: s.files.adminPassword,
   });

@@ -16,7 +16,7 @@ import * as lifecycle from './lifecycle';
 import { defaultArtifactsDir, defaultLabDir } from './locations';
 import type { RunResult } from './exec';
 import { labStatus, type LabStatus } from './status';
-import { DEFAULT_GATEWAYS, MAX_GATEWAYS, MIN_GATEWAYS, type Role } from './topology';
+import { DEFAULT_GATEWAYS, DEFAULT_SHAPE, MAX_GATEWAYS, MIN_GATEWAYS, type LabShape, type Role } from './topology';
 import type { LabContext, LabInfo, LabOptions, UpReport } from './types';
 
 export type { LabArtifacts } from './images/build';
@@ -37,7 +37,8 @@ export class Lab {
     this.ctx = { dir: this.dir, artifactsDir: this.artifactsDir, log: opts.log ?? (() => undefined) };
   }
 
-  async up(opts: { gateways?: number } = {}): Promise<LabInfo> {
+  /** Build (or verify, or repair) the lab in the given shape (defaults: DEFAULT_SHAPE, 2 gateways). */
+  async up(opts: Partial<LabShape> = {}): Promise<LabInfo> {
     const { info, report } = await lifecycle.up(this.ctx, opts);
     this.lastUp = report;
     return info;
@@ -107,5 +108,5 @@ export async function reconnect(host: string, opts: LabOptions = {}): Promise<vo
   await new Lab(opts).reconnect(host);
 }
 
-export { DEFAULT_GATEWAYS, MAX_GATEWAYS, MIN_GATEWAYS };
-export type { Role };
+export { DEFAULT_GATEWAYS, DEFAULT_SHAPE, MAX_GATEWAYS, MIN_GATEWAYS };
+export type { LabShape, Role };

@@ -17,16 +17,20 @@ import { realpathLoose } from './locations';
 import { loadState, lockHolder, saveState, tryLock, unlock, updateLabState, type LabState } from './state';
 import { assess } from './status';
 import { ownerMark, teardownLab } from './teardown';
-import { DEFAULT_GATEWAYS, MAX_GATEWAYS, MIN_GATEWAYS, chooseSubnet, hostsRootFor, labPrefix, parseIpAddrNetworks, parseIpRouteNetworks, validateLabDir } from './topology';
+import { ensureComposePlugin, ensureFirewalldTree } from './tools';
+import { chooseSubnet, hostsRootFor, labPrefix, normalizeShape, parseCidr, parseIpAddrNetworks, parseIpRouteNetworks, validateLabDir, type LabShape } from './topology';
 import { LabUsageError, elapsed, type LabContext, type LabInfo, type UpReport } from './types';
 
 const DOCKERD_STOP_MS = 12_000;
 
-export async function up(ctx: LabContext, opts: { gateways?: number } = {}): Promise<{ info: LabInfo; report: UpReport }> {
-  const gateways = opts.gateways ?? DEFAULT_GATEWAYS;
-  if (!Number.isInteger(gateways) || gateways < MIN_GATEWAYS || gateways > MAX_GATEWAYS) {
-    throw new LabUsageError(`--gateways must be an integer from ${MIN_GATEWAYS} to ${MAX_GATEWAYS} (got ${String(opts.gateways)})`);
+export async function up(ctx: LabContext, opts: Partial<LabShape> = {}): Promise<{ info: LabInfo; report: UpReport }> {
+  let shape: LabShape;
+  try {
+    shape = normalizeShape(opts);
+  } catch (e) {
+    throw new LabUsageError((e as Error).message);
   }
+  const gateways = shape.gateways;
   if (process.getuid?.() !== 0) throw new LabUsageError('the lab creates namespaces and mounts: run it as root');
   fs.mkdirSync(ctx.dir, { recursive: true });
   const realDir = fs.realpathSync(ctx.dir);
@@ -52,6 +56,10 @@ export async function up(ctx: LabContext, opts: { gateways?: number } = {}): Pro
           `the lab at ${ctx.dir} is running with --gateways ${previous.gateways}; ` +
             `run \`lab down\` first to rebuild it with --gateways ${gateways}, or run \`lab up --gateways ${previous.gateways}\``,
         );
+      }
+      const changed = shapeDifference(previous.shape, shape);
+      if (a.kind !== 'stale' && changed) {
+        throw new LabUsageError(`the lab at ${ctx.dir} is running with ${changed}; run \`lab down\` first to rebuild it in the new shape`);
       }
       if (a.kind === 'healthy') {
         await ensureArtifacts(ctx, previous);
@@ -87,7 +95,7 @@ export async function up(ctx: LabContext, opts: { gateways?: number } = {}): Pro
 
     let state: LabState;
     try {
-      state = await create(ctx, gateways, realDir, previous?.subnet, timings);
+      state = await create(ctx, shape, realDir, previous?.subnet, timings);
     } catch (e) {
       const msg = e instanceof Error ? e.message : String(e);
       throw new Error(
@@ -101,8 +109,29 @@ export async function up(ctx: LabContext, opts: { gateways?: number } = {}): Pro
   });
 }
 
+/** What differs between the running lab's shape and the asked one, as flags (undefined: nothing). */
+function shapeDifference(was: LabShape | undefined, want: LabShape): string | undefined {
+  if (!was) return undefined;
+  const diff: string[] = [];
+  if (was.compose !== want.compose) diff.push(`--compose ${was.compose}`);
+  if (was.network !== want.network) diff.push(`--network ${was.network}`);
+  if (was.bastion !== want.bastion) diff.push(was.bastion ? '--bastion' : 'no bastion');
+  if (was.sshPort !== want.sshPort) diff.push(`--ssh-port ${was.sshPort}`);
+  if (was.firewalld.join(',') !== want.firewalld.join(',')) diff.push(`--firewalld ${was.firewalld.join(',') || '(none)'}`);
+  return diff.length ? diff.join(' ') : undefined;
+}
+
+/** Programs the shape needs that the machine's packages lack (cached; built or unpacked once). */
+async function prepareTools(ctx: LabContext, shape: LabShape): Promise<LabState['tools']> {
+  const [composePlugin, firewalldTree] = await Promise.all([
+    shape.compose !== 'v1' ? ensureComposePlugin((l) => ctx.log(l)) : Promise.resolve(undefined),
+    shape.firewalld.length ? ensureFirewalldTree(ctx.artifactsDir, (l) => ctx.log(l)) : Promise.resolve(undefined),
+  ]);
+  return { ...(composePlugin ? { composePlugin } : {}), ...(firewalldTree ? { firewalldTree } : {}) };
+}
+
 /** Build every host from nothing. */
-async function create(ctx: LabContext, gateways: number, realDir: string, preferredSubnet: string | undefined, timings: Record<string, number>): Promise<LabState> {
+async function create(ctx: LabContext, shape: LabShape, realDir: string, preferredSubnet: string | undefined, timings: Record<string, number>): Promise<LabState> {
   const t0 = Date.now();
   const prefix = labPrefix(realDir);
   const inUse = [
@@ -110,7 +139,11 @@ async function create(ctx: LabContext, gateways: number, realDir: string, prefer
     ...parseIpRouteNetworks(await runOk(ip.routeList())),
   ];
   const subnet = chooseSubnet(realDir, inUse, preferredSubnet);
-  const state = blueprint({ gateways, realDir, prefix, subnet, artifactsDir: ctx.artifactsDir });
+  // The inner subnet has no address or route on the machine: it is chosen apart from every network
+  // the machine knows and from the front subnet, so no address of the lab is ambiguous.
+  const innerSubnet = shape.bastion ? chooseSubnet(`${realDir}#inner`, [...inUse, parseCidr(subnet)]) : undefined;
+  const tools = await prepareTools(ctx, shape);
+  const state = blueprint({ shape, realDir, prefix, subnet, ...(innerSubnet ? { innerSubnet } : {}), artifactsDir: ctx.artifactsDir, tools });
   ctx.log(`creating lab ${prefix} on ${subnet} with ${state.hosts.length} hosts in ${ctx.dir}`);
 
   fs.mkdirSync(path.join(ctx.dir, 'ssh'), { recursive: true, mode: 0o700 });
@@ -133,6 +166,12 @@ async function create(ctx: LabContext, gateways: number, realDir: string, prefer
   await runOk(ip.linkAlias(state.bridge, ownerMark(realDir)));
   await runOk(ip.addrAdd(state.bridge, `${state.bridgeAddress}/24`));
   await runOk(ip.linkUp(state.bridge));
+  if (state.inner) {
+    // No address on the machine's side: the machine has no route into it.
+    await runOk(ip.bridgeAdd(state.inner.bridge), { context: 'creating the inner bridge' });
+    await runOk(ip.linkAlias(state.inner.bridge, ownerMark(realDir)));
+    await runOk(ip.linkUp(state.inner.bridge));
+  }
 
   // Namespace files live on a private mount of their own, so that binding them works even if the
   // machine's / is later made shared by someone else, and nothing propagates in or out.
@@ -231,17 +270,20 @@ export function info(dir: string): LabInfo | undefined {
 
 function infoFrom(dir: string, s: LabState): LabInfo {
   const up = s.hosts.find((h) => h.roles.includes('upstream'));
+  const bastion = s.hosts.find((h) => h.roles.includes('bastion'));
   if (!up || !s.artifacts) throw new Error(`the lab state in ${dir} is incomplete; run \`lab down\` and \`lab up\``);
   return {
     dir,
     prefix: s.prefix,
     subnet: s.subnet,
     bridge: s.bridge,
-    hosts: s.hosts.filter((h) => h.inInventory).map(toLabHost),
+    hosts: s.hosts.filter((h) => h.inInventory).map((h) => toLabHost(h, s)),
     inventoryPath: s.files.inventory,
     sshKey: s.files.sshKey,
     knownHosts: s.files.knownHosts,
-    upstream: toLabHost(up),
+    upstream: toLabHost(up, s),
+    ...(bastion ? { bastion: toLabHost(bastion, s) } : {}),
+    shape: s.shape,
     artifacts: s.artifacts,
   };
 }

@@ -4,7 +4,8 @@
  * the host's own namespaces (a recycled PID is not ours).
  */
 import { linkAdminUp, linkExists } from './kernel';
-import { engineContainers, engineInfo, sshBanner, type ContainerSummary } from './probe';
+import { sshAnswers } from './hosts';
+import { engineContainers, engineInfo, type ContainerSummary } from './probe';
 import { findMembers, isAlive, nsFileId, procNs, procRssKiB, type Membership } from './procs';
 import { loadState, type HostState, type LabState } from './state';
 
@@ -36,6 +37,11 @@ export interface LabStatus {
   hosts: HostStatus[];
 }
 
+/** The machine-side ends of the host's links (two for a host on both bridges). */
+export function hostLinks(h: HostState): string[] {
+  return [h.veth, ...(h.inner ? [h.inner.veth] : [])];
+}
+
 export function hostMembership(h: HostState): Membership {
   const net = nsFileId(h.netnsPath, 'net');
   const mnt = nsFileId(h.mountNs, 'mnt');
@@ -61,7 +67,7 @@ export async function assess(s: LabState): Promise<
     if (!nsFileId(h.netnsPath, 'net')) return { kind: 'stale', reasons: [`network namespace ${h.netns} is missing`] };
     if (!nsFileId(h.mountNs, 'mnt')) return { kind: 'stale', reasons: [`mount namespace ${h.mountNs} is missing`] };
     if (!nsFileId(h.utsNs, 'uts')) return { kind: 'stale', reasons: [`UTS namespace ${h.utsNs} is missing`] };
-    if (!linkExists(h.veth)) return { kind: 'stale', reasons: [`link ${h.veth} is missing`] };
+    for (const l of hostLinks(h)) if (!linkExists(l)) return { kind: 'stale', reasons: [`link ${l} is missing`] };
   }
   const restart: string[] = [];
   const reconnect: string[] = [];
@@ -71,10 +77,10 @@ export async function assess(s: LabState): Promise<
       const sshdUp = ownedAlive(h, h.pids.sshd);
       const dockerdUp = ownedAlive(h, h.pids.dockerd);
       const echoUp = !h.roles.includes('upstream') || ownedAlive(h, h.pids.echo);
-      const linkUp = linkAdminUp(h.veth);
+      const linkUp = hostLinks(h).every(linkAdminUp);
       const [engine, ssh] = await Promise.all([
         dockerdUp ? engineInfo(h.dockerSocket, 2000) : Promise.resolve(undefined),
-        sshdUp && linkUp ? sshBanner(h.address, 1500) : Promise.resolve(false),
+        sshdUp && linkUp ? sshAnswers(h, 1500) : Promise.resolve(false),
       ]);
       return { h, sshdUp, dockerdUp, echoUp, linkUp, engine: engine !== undefined, ssh };
     }),
@@ -129,12 +135,13 @@ export async function labStatus(dir: string): Promise<LabStatus> {
 
 async function hostStatus(h: HostState): Promise<HostStatus> {
   const netId = nsFileId(h.netnsPath, 'net');
-  const exists = netId !== undefined && nsFileId(h.mountNs, 'mnt') !== undefined && linkExists(h.veth);
-  const link: HostStatus['link'] = !linkExists(h.veth) ? 'missing' : linkAdminUp(h.veth) ? 'up' : 'down';
+  const links = hostLinks(h);
+  const exists = netId !== undefined && nsFileId(h.mountNs, 'mnt') !== undefined && links.every(linkExists);
+  const link: HostStatus['link'] = !links.every(linkExists) ? 'missing' : links.every(linkAdminUp) ? 'up' : 'down';
   const sshdAlive = ownedAlive(h, h.pids.sshd);
   const engineAlive = ownedAlive(h, h.pids.dockerd);
   const [sshd, engine] = await Promise.all([
-    sshdAlive && link === 'up' ? sshBanner(h.address, 1500) : Promise.resolve(false),
+    sshdAlive && link === 'up' ? sshAnswers(h, 1500) : Promise.resolve(false),
     engineAlive ? engineInfo(h.dockerSocket, 2000) : Promise.resolve(undefined),
   ]);
   let containers: ContainerSummary[] = [];

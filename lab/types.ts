@@ -1,5 +1,6 @@
 /** The lab's public types, shared by its modules (lab.ts re-exports them). */
 import type { LabArtifacts } from './images/build';
+import type { LabShape } from './topology';
 
 export interface LabHost {
   name: string;
@@ -8,6 +9,11 @@ export interface LabHost {
   netns: string;
   mountNs: string;
   dockerSocket: string;
+  sshPort: number;
+  /** Behind the bastion: the jump host to reach it through (the machine has no route to `address`). */
+  jump?: { address: string; port: number };
+  /** Its address on the inner bridge, for a host on both (the bastion, the load balancer behind one). */
+  innerAddress?: string;
 }
 
 export interface LabInfo {
@@ -21,6 +27,9 @@ export interface LabInfo {
   sshKey: string;
   knownHosts: string;
   upstream: LabHost;
+  /** The jump host, when the lab's hosts sit behind one. */
+  bastion?: LabHost;
+  shape: LabShape;
   artifacts: LabArtifacts;
 }
 
