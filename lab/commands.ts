@@ -39,6 +39,10 @@ function assertIfname(name: string): void {
 export const ip = {
   addrList: (): Argv => [BIN.ip, '-4', '-o', 'addr', 'show'],
   routeList: (): Argv => [BIN.ip, '-4', 'route', 'show'],
+  /** Behind the bastion: the machine answers "no route to host" itself, instead of sending the
+   *  packets out of its default route to whatever network that is. */
+  routeUnreachable: (cidr: string): Argv => [BIN.ip, 'route', 'add', 'unreachable', cidr],
+  routeUnreachableDel: (cidr: string): Argv => [BIN.ip, 'route', 'del', 'unreachable', cidr],
   linkList: (): Argv => [BIN.ip, '-o', 'link', 'show'],
   bridgeAdd: (br: string): Argv => (assertIfname(br), [BIN.ip, 'link', 'add', br, 'type', 'bridge']),
   /** The bridge's alias records which lab directory owns the prefix (guards against prefix collisions). */

@@ -59,7 +59,7 @@ export async function powerOnHost(ctx: LabContext, name: string, log: boolean): 
   await killMembers(hostMembership(h));
   // A reboot empties /run: stale pid files, sockets and containerd state go (like a tmpfs).
   wipeRunDir(h);
-  startDaemons(h);
+  await startDaemons(h);
   if (h.roles.includes('upstream')) startEcho(s, h);
   updateHost(ctx.dir, name, (x) => {
     x.pids = { ...h.pids };

@@ -271,13 +271,14 @@ function seedFirewalld(s: LabState, h: HostState): void {
  * D-Bus and firewalld first where it runs (docker.service is ordered after firewalld.service), then
  * dockerd and sshd.
  */
-export function startDaemons(h: HostState): void {
+export async function startDaemons(h: HostState): Promise<void> {
   fs.mkdirSync(h.dirs.run, { recursive: true });
   fs.mkdirSync('/run/sshd', { recursive: true, mode: 0o755 }); // sshd's privilege-separation dir
   const ns = nsPaths(h);
   if (h.firewalld) {
     h.pids.dbus = spawnDaemon(nsenter(ns, dbusSystemArgv()), path.join(h.dirs.logs, 'dbus.log'), baseEnv());
     h.pids.firewalld = spawnDaemon(nsenter(ns, firewalldArgv()), path.join(h.dirs.logs, 'firewalld.log'), baseEnv());
+    await waitFirewalld(h);
   }
   h.pids.dockerd = spawnDaemon(
     nsenter(
@@ -321,6 +322,15 @@ async function firewalldRunning(h: HostState): Promise<boolean> {
   return r.code === 0 && r.stdout.trim() === 'running';
 }
 
+function waitFirewalld(h: HostState): Promise<void> {
+  return waitUntil(`host ${h.name}: firewalld`, () => firewalldRunning(h), {
+    timeoutMs: FIREWALLD_READY_MS,
+    intervalMs: 500,
+    whyNot: () => `${tailFile(path.join(h.dirs.logs, 'firewalld.log'))}\n${tailFile(path.join(h.dirs.logs, 'dbus.log'))}`,
+    abort: () => (isAlive(h.pids.firewalld) ? undefined : 'firewalld exited'),
+  });
+}
+
 export async function waitEcho(h: HostState): Promise<void> {
   await waitUntil(`host ${h.name}: echo upstream on ${h.address}:80`, () => hostAnswers(h, 80, h.pids.echo, 500), {
     timeoutMs: 15_000,
@@ -343,14 +353,6 @@ export async function waitHostReady(log: (line: string) => void, h: HostState, c
           timeoutMs: SSHD_READY_MS,
           whyNot: () => tailFile(path.join(h.dirs.logs, 'sshd.log')),
           abort: () => (isAlive(h.pids.sshd) ? undefined : 'sshd exited'),
-        })
-      : Promise.resolve(),
-    h.firewalld
-      ? waitUntil(`host ${h.name}: firewalld`, () => firewalldRunning(h), {
-          timeoutMs: FIREWALLD_READY_MS,
-          intervalMs: 500,
-          whyNot: () => `${tailFile(path.join(h.dirs.logs, 'firewalld.log'))}\n${tailFile(path.join(h.dirs.logs, 'dbus.log'))}`,
-          abort: () => (isAlive(h.pids.firewalld) ? undefined : 'firewalld exited'),
         })
       : Promise.resolve(),
   ]);

@@ -171,6 +171,8 @@ async function create(ctx: LabContext, shape: LabShape, realDir: string, preferr
     await runOk(ip.bridgeAdd(state.inner.bridge), { context: 'creating the inner bridge' });
     await runOk(ip.linkAlias(state.inner.bridge, ownerMark(realDir)));
     await runOk(ip.linkUp(state.inner.bridge));
+    fs.writeFileSync(path.join(state.runDir, 'inner-subnet'), `${state.inner.subnet}\n`); // for teardown without a state file
+    await runOk(ip.routeUnreachable(state.inner.subnet), { context: 'making the inner subnet unreachable from the machine' });
   }
 
   // Namespace files live on a private mount of their own, so that binding them works even if the
@@ -187,7 +189,7 @@ async function create(ctx: LabContext, shape: LabShape, realDir: string, preferr
   saveState(ctx.dir, state);
 
   const tStart = Date.now();
-  for (const h of state.hosts) startDaemons(h);
+  await Promise.all(state.hosts.map((h) => startDaemons(h)));
   saveState(ctx.dir, state);
   await Promise.all(state.hosts.map((h) => waitHostReady(ctx.log, h)));
   timings.daemons = elapsed(tStart);
