@@ -6,7 +6,7 @@ import { deployActivities } from './activities/deploy';
 import { drillActivities } from './activities/drill';
 import { Client, Connection } from '@temporalio/client';
 import { connectionOptions, type TemporalSettings } from './client';
-import { SshPool } from './remote/ssh';
+import { routeHttpThrough, SshPool } from './remote/ssh';
 
 /** A bundle prepared at build time (scripts/bundle-workflows) starts the worker in well under a second. */
 const PREBUILT_BUNDLE = join(__dirname, '..', 'workflow-bundle.js');
@@ -27,6 +27,8 @@ export function workflowSource(): { workflowBundle: { codePath: string } } | { w
 
 export async function createWorker(s: TemporalSettings, opts: { pool?: SshPool; identity?: string } = {}) {
   const pool = opts.pool ?? new SshPool();
+  // HTTP checks of hosts behind a jump host go through the same pooled jump connections as SSH.
+  routeHttpThrough(pool);
   const connection = await NativeConnection.connect(connectionOptions(s));
   // Drill probes ask their workflow when to stop, and lock refusals name the holder: a client, made once.
   let client: Promise<Client> | undefined;

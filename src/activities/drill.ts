@@ -9,6 +9,7 @@ import type { ProbeSeries } from '../drills/journal';
 import type { ApiTarget, ComponentStep, Secrets } from '../plan/inputs';
 import type { ProbeSettings } from '../reconcile/verify';
 import { HostExecutor } from '../remote/executor';
+import type { HttpRoute } from '../remote/routes';
 import { local, type ActivityDeps } from './runtime';
 
 export interface DrillDeps extends ActivityDeps {
@@ -55,7 +56,7 @@ export function drillActivities(deps: DrillDeps) {
       return local((ctx) => faults.waitRecovered(execFor(secrets), ctx, input));
     },
 
-    async writeRouteReachesGateways(input: { api: ApiTarget; gateways: { host: string; url: string }[]; probe: ProbeSettings; nonce: string; deadlineS: number }) {
+    async writeRouteReachesGateways(input: { api: ApiTarget; gateways: { host: string; url: string }[]; probe: ProbeSettings; nonce: string; deadlineS: number; routes?: HttpRoute[] }) {
       return local((ctx) => faults.writeRouteReachesGateways(ctx, input));
     },
 

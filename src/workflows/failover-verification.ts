@@ -12,7 +12,7 @@ import type { ProductFacts } from '../products/types';
 import type { DrillJournal, JournalAction, ScenarioId, ScenarioJournal, Verdict } from '../drills/journal';
 import { memoOf } from '../drills/journal';
 import { judgeHypotheses, resilienceScore, scenarioMetrics } from '../drills/metrics';
-import { chooseVictim, componentOf, faultTarget, gatewayUrl, probePlan, probeSettings, recoveryInput, steadyStateInput, victimOf, type DrillContext } from '../drills/plan';
+import { chooseVictim, componentOf, faultTarget, gatewayUrl, probePlan, probeSettings, recoveryInput, routesOf, steadyStateInput, victimOf, type DrillContext } from '../drills/plan';
 import { SCENARIOS, type Scenario } from '../drills/scenarios';
 import type { SteadyState } from '../drills/faults';
 import { acquireClusterLock, releaseClusterLock } from './cluster-lock';
@@ -207,7 +207,7 @@ export async function failoverVerification(input: DrillInput): Promise<DrillJour
         .filter((h) => !((s.fault === 'power-off' || s.fault === 'disconnect') && h.name === victim))
         .map((h) => ({ host: h.name, url: gatewayUrl(d, h) }));
       const r = await drill.writeRouteReachesGateways.executeWithOptions(withSummary(waits, `${s.id}: write a route during the fault`), [
-        { api: apiTarget(spec, endpointsOf(spec).controlPlane), gateways, probe: probeSettings(spec), nonce: `${workflowInfo().runId.slice(0, 8)}-${s.id}`, deadlineS: 30 },
+        { api: apiTarget(spec, endpointsOf(spec).controlPlane), gateways, probe: probeSettings(spec), nonce: `${workflowInfo().runId.slice(0, 8)}-${s.id}`, deadlineS: 30, ...routesOf(spec) },
       ]);
       return { kind: 'action', name: action, ...r };
     }
