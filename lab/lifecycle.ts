@@ -224,7 +224,7 @@ async function create(ctx: LabContext, shape: LabShape, realDir: string, preferr
  */
 async function ensureArtifacts(ctx: LabContext, s: LabState): Promise<void> {
   const a = s.artifacts;
-  const files = a ? [a.etcdImage.tarball, a.haproxyImage.tarball, ...Object.values(a.packages), a.standinBinary] : [];
+  const files = a?.etcd35Image && a.hostNetworkPackages ? [a.etcdImage.tarball, a.etcd35Image.tarball, a.haproxyImage.tarball, ...Object.values(a.packages), ...Object.values(a.hostNetworkPackages), a.standinBinary] : [];
   if (a && files.every((f) => fs.existsSync(f))) return;
   ctx.log('the artifact cache changed; rebuilding it and rewriting the inventory');
   s.artifacts = await buildArtifacts(s.artifactsDir, (l) => ctx.log(`artifacts: ${l}`));

@@ -27,6 +27,8 @@ export interface ImageArtifact {
 export interface LabArtifacts {
   dir: string;
   etcdImage: ImageArtifact; // name 'bitnami/etcd:3.4.13'
+  /** bitnami/etcd:3.5.x from etcd 3.5 built from the Go module proxy (upgrades; not in the default inventory). */
+  etcd35Image: ImageArtifact;
   haproxyImage: ImageArtifact; // name 'api7-ha/haproxy:2.6'
   /** As the vendor ships them: a compose bridge network with published ports. */
   packages: Record<PackageKey, string>; // api7-2.13.2304-cp.tar.gz, -dp, apisix-dashboard-3.0.1-cp, apisix-3.9.1-dp
@@ -157,6 +159,17 @@ async function ensureStandin(repo: string, log: Log): Promise<{ binary: string; 
   return { binary, key };
 }
 
+// ---- etcd 3.5 --------------------------------------------------------------------------------
+
+/** The etcd 3.5 binaries, built by scripts/tools/etcd-3.5.sh (a no-op when cached). */
+async function ensureEtcd35(repo: string, log: Log): Promise<{ etcd: string; etcdctl: string }> {
+  const dir = path.join(repo, '.data', 'tools', 'etcd-3.5');
+  const bins = { etcd: path.join(dir, 'etcd'), etcdctl: path.join(dir, 'etcdctl') };
+  if (!existsSync(bins.etcd) || !existsSync(bins.etcdctl)) log('etcd 3.5: building it from the Go module proxy (a few minutes, once)');
+  await run('bash', [path.join(repo, 'scripts', 'tools', 'etcd-3.5.sh')], { env: process.env });
+  return bins;
+}
+
 // ---- images ---------------------------------------------------------------------------------
 
 /**
@@ -285,7 +298,12 @@ export async function buildArtifacts(dir: string, log: Log = () => undefined): P
     return (records.standin = { key, file: 'standin', bytes: (await fs.stat(binary)).size });
   })();
 
-  const [etcd, haproxy, standin] = await Promise.all([image('etcdImage', etcdImage()), image('haproxyImage', haproxyImage()), standinP]);
+  const [etcd, etcd35, haproxy, standin] = await Promise.all([
+    image('etcdImage', etcdImage()),
+    image('etcd35Image', ensureEtcd35(repo, log).then((b) => etcdImage(b))),
+    image('haproxyImage', haproxyImage()),
+    standinP,
+  ]);
   const standinPath = path.join(dir, standin.file);
 
   const vendorPackages = (network: 'bridge' | 'host') =>
@@ -315,6 +333,7 @@ export async function buildArtifacts(dir: string, log: Log = () => undefined): P
   const artifacts: LabArtifacts = {
     dir,
     etcdImage: artifact(etcd),
+    etcd35Image: artifact(etcd35),
     haproxyImage: artifact(haproxy),
     packages: pkg,
     hostNetworkPackages: hostPkg,

@@ -236,7 +236,9 @@ async function connectClient(target: SshTarget, who: string, sock?: ClientChanne
   await new Promise<void>((resolve, reject) => {
     const onError = (err: Error) => {
       client.removeListener('ready', onReady);
-      reject(classify(who, target, Object.assign(err, { message: check.failure()?.message ?? err.message }) as never));
+      // A refused host key is the reason the handshake failed: report it as such (permanent).
+      const refused = check.failure();
+      reject(refused ? new ConnectError(refused.message, true) : classify(who, target, err));
     };
     const onReady = () => {
       client.removeListener('error', onError);
