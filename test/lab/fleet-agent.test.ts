@@ -1,5 +1,5 @@
 // A real fleet's shape, the other lab: SSH keys from an ssh-agent the test starts (none on disk in
-// the inventory), the user's own nginx (Debian's) in front as an external load balancer, firewalld
+// the inventory), the user's own nginx (Debian's, configured as the README says) in front as an external load balancer, firewalld
 // running on an etcd host, both docker composes installed (the plugin wins), and the vendor packages
 // as shipped (a compose bridge network, ports published by docker-proxy). Deploy and the default
 // drill pass through the user's nginx; an agent without the key and closed firewall ports are refused
@@ -17,51 +17,11 @@ import type { DrillJournal } from '../../src/drills/journal';
 import { http, looksLikeUpstream } from '../../src/reconcile/http';
 import type { DeployResult } from '../../src/workflows/types';
 import { cli, startWorker, temporalEnv, type WorkerProcess } from '../support/cli';
+import { readmeSnippet, withAddresses } from '../support/readme';
 import { eventually, hostOf, labSkip, run, scp, sshOk, testLab } from '../support/lab';
 
 const lab = testLab('agent');
 const base = temporalEnv(`api7-ha-lab-agent-${process.pid}`);
-
-/** What a user writes for nginx in front of two dashboards and two gateways (also in the README). */
-export function nginxConfig(dp: string[], cp: string[]): string {
-  return `# The user's own load balancer: nginx in front of API7 (README: "External load balancers").
-worker_processes 1;
-pid /var/lib/nginx/api7-lb.pid;  # on a server: /run/nginx.pid (the lab's /run is the machine's)
-events { worker_connections 1024; }
-http {
-  access_log off;
-  upstream api7_dp {
-${dp.map((a) => `    server ${a}:80 max_fails=1 fail_timeout=2s;`).join('\n')}
-    keepalive 16;
-  }
-  upstream api7_cp {
-${cp.map((a) => `    server ${a}:9000 max_fails=1 fail_timeout=2s;`).join('\n')}
-  }
-  server {
-    listen 80;
-    location / {
-      proxy_pass http://api7_dp;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-      proxy_set_header Host $host;
-      proxy_connect_timeout 1s;
-      proxy_next_upstream error timeout http_502 http_503 http_504;
-      proxy_next_upstream_tries 2;
-    }
-  }
-  server {
-    listen 9000;
-    location / {
-      proxy_pass http://api7_cp;
-      proxy_set_header Host $host;
-      proxy_connect_timeout 1s;
-      proxy_next_upstream error timeout http_502 http_503 http_504;
-      proxy_next_upstream_tries 2;
-    }
-  }
-}
-`;
-}
 
 void describe('a fleet with ssh-agent keys, the user\'s own nginx, firewalld on a host, both composes, the vendor\'s bridge network', { skip: labSkip, timeout: 900_000 }, () => {
   let info: LabInfo;
@@ -93,7 +53,8 @@ void describe('a fleet with ssh-agent keys, the user\'s own nginx, firewalld on 
     await eventually('the ssh-agent listens', async () => ((await run('ssh-add', ['-l'], { env: { ...process.env, SSH_AUTH_SOCK: sock } })).code === 1 ? true : undefined), 10_000, 100);
     // The user's nginx on the lb host, started as they would (`nginx -c`), before api7-ha knows of it.
     const addr = (n: string) => hostOf(info, n).address;
-    const conf = nginxConfig([addr('ha4'), addr('ha5')], [addr('ha1'), addr('ha2')]);
+    // The README's nginx configuration, with the lab's addresses. Its pid file: /run is the machine's in the lab.
+    const conf = `pid /var/lib/nginx/api7-lb.pid;\n${withAddresses(readmeSnippet('nginx'), [addr('ha1'), addr('ha2')], [addr('ha4'), addr('ha5')])}`;
     const w = await lab.hostExec('lb', ['sh', '-c', 'cat > /etc/nginx/api7-lb.conf && nginx -t -q -c /etc/nginx/api7-lb.conf && nginx -c /etc/nginx/api7-lb.conf </dev/null >/dev/null 2>&1'], { input: conf });
     assert.equal(w.code, 0, w.stderr);
     const lb = addr('lb');

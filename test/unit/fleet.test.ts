@@ -2,6 +2,10 @@
 // a jump host, HTTP routes through jump hosts, the vendor's compose file, and preflight's judgement
 // of what a host answers (run through the real executor over a scripted connection).
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parse as parseYaml } from 'yaml';
 import { knownHostsLine, sshClient, sshdConfig } from '../../lab/commands';
@@ -13,6 +17,7 @@ import { preflightHost } from '../../src/reconcile/preflight';
 import { HostExecutor } from '../../src/remote/executor';
 import { httpRoutes, jumpTargetOf } from '../../src/remote/routes';
 import type { ExecResult, SshConnection, SshPool } from '../../src/remote/ssh';
+import { readmeSnippet } from '../support/readme';
 
 const target = (over: Partial<SshTarget> = {}): SshTarget => ({
   host: 'ha3',
@@ -185,5 +190,21 @@ void describe('preflight judges what each host answers', () => {
     } finally {
       delete process.env['API7HA_TEST_SUDO_PW'];
     }
+  });
+});
+
+void describe("the README's external load balancer snippets", () => {
+  const dir = mkdtempSync(join(tmpdir(), 'api7-ha-lb-'));
+  void it('HAProxy accepts its configuration (haproxy -c), with both pools and fast checks', () => {
+    const cfg = readmeSnippet('haproxy');
+    writeFileSync(join(dir, 'haproxy.cfg'), cfg);
+    execFileSync('haproxy', ['-c', '-f', join(dir, 'haproxy.cfg')], { stdio: 'pipe' });
+    assert.match(cfg, /retry-on conn-failure/);
+    assert.match(cfg, /inter 250ms .*fall 2/);
+  });
+  void it('nginx accepts its configuration (nginx -t)', { skip: !existsSync('/usr/sbin/nginx') && 'nginx is not installed (npm test provisions it)' }, () => {
+    writeFileSync(join(dir, 'nginx.conf'), `pid ${join(dir, 'nginx.pid')};\nerror_log ${join(dir, 'error.log')};\n${readmeSnippet('nginx')}`);
+    execFileSync('nginx', ['-t', '-q', '-c', join(dir, 'nginx.conf')], { stdio: 'pipe' });
+    rmSync(dir, { recursive: true, force: true });
   });
 });
