@@ -286,8 +286,11 @@ export class SshPool {
   private readonly routes = new Map<string, SshTarget>();
   private readonly agents = new Map<string, HttpAgent>();
 
+  /** A connection is reused only for the same login AND the same trust: another key, agent or
+   *  known_hosts file (an operator who re-pinned a host) means a new, newly verified connection. */
   private key(t: SshTarget): string {
-    return `${t.user}@${t.address}:${t.port}${t.jump ? ` via ${t.jump.user}@${t.jump.address}:${t.jump.port}` : ''}`;
+    const trust = `${t.identityFile ?? '-'} ${t.agent ? 'agent' : '-'} ${t.knownHosts} ${t.hostKeyPolicy} ${t.passphrase ? JSON.stringify(t.passphrase) : '-'}`;
+    return `${t.user}@${t.address}:${t.port}${t.jump ? ` via ${t.jump.user}@${t.jump.address}:${t.jump.port}` : ''} ${trust}`;
   }
 
   async get(target: SshTarget): Promise<SshConnection> {
@@ -308,7 +311,7 @@ export class SshPool {
 
   /** The pooled connection to a jump host (opened on first use; a closed one is replaced). */
   private jumpClient(via: SshTarget): Promise<Client> {
-    const key = `${this.key(via)} ${via.identityFile ?? ''} ${via.agent} ${via.knownHosts}`;
+    const key = this.key(via);
     const existing = this.jumps.get(key);
     if (existing) return existing;
     const fresh = connectClient(via, via.host).then((c) => {

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { LabHost, LabInfo } from '../../lab/lab';
 import type { DrillJournal } from '../../src/drills/journal';
+import { DEFAULT_SCENARIOS } from '../../src/drills/scenarios';
 import { http, looksLikeUpstream } from '../../src/reconcile/http';
 import type { DeployResult } from '../../src/workflows/types';
 import { cli, startWorker, temporalEnv, type WorkerProcess } from '../support/cli';
@@ -156,6 +157,9 @@ void describe('a fleet behind a bastion: port 2222, a sudo password, a passphras
   });
 
   void it('deploys through the bastion as the sudo user: compose v1, host network, /srv/api7, one connection to the bastion', async () => {
+    // A fresh worker: the refused runs above left pooled connections of their own (another known_hosts is another trust).
+    await worker.kill('SIGTERM');
+    worker = await startWorker(env);
     const r = await cli(['deploy', '-i', inventory('good'), '--wait', '--json', '--failover', 'never'], env);
     assert.equal(r.code, 0, r.stderr.slice(-3000));
     const result = JSON.parse(r.stdout) as DeployResult;
@@ -184,7 +188,7 @@ void describe('a fleet behind a bastion: port 2222, a sudo password, a passphras
     const r = await cli(['drill', '-i', join(info.dir, 'inventory-fleet-good.yaml'), '--wait', '--json'], env);
     const journal = JSON.parse(r.stdout) as DrillJournal;
     assert.equal(r.code, 0, `${journal.summary}\n${r.stderr.slice(-2000)}`);
-    assert.equal(journal.scenarios.length, 4);
+    assert.deepEqual(journal.scenarios.map((s) => s.id), DEFAULT_SCENARIOS);
     for (const s of journal.scenarios) {
       assert.equal(s.status, 'passed', `${s.id}: ${JSON.stringify(s.hypotheses)}`);
       const victim = s.probes.find((p) => p.name === 'victim')!;
