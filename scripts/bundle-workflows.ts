@@ -6,8 +6,12 @@ import { bundleWorkflowCode } from '@temporalio/worker';
 
 async function main() {
   const root = join(__dirname, '..', '..');
-  const { code } = await bundleWorkflowCode({ workflowsPath: join(root, 'dist', 'src', 'workflows', 'index.js'), logger: { info() {}, warn: console.warn, error: console.error, debug() {}, trace() {}, log() {} } as never });
-  writeFileSync(join(root, 'dist', 'workflow-bundle.js'), code);
+  const logger = { info() {}, warn: console.warn, error: console.error, debug() {}, trace() {}, log() {} } as never;
+  const workflowsPath = join(root, 'dist', 'src', 'workflows', 'index.js');
+  writeFileSync(join(root, 'dist', 'workflow-bundle.js'), (await bundleWorkflowCode({ workflowsPath, logger })).code);
+  // With the payload codec on, failure messages are encrypted too: that converter runs in the sandbox.
+  const failureConverterPath = join(root, 'dist', 'src', 'codec', 'failure-converter.js');
+  writeFileSync(join(root, 'dist', 'workflow-bundle-encrypted.js'), (await bundleWorkflowCode({ workflowsPath, failureConverterPath, logger })).code);
 }
 
 main().catch((e: unknown) => {

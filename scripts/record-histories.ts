@@ -16,6 +16,8 @@ for (const pair of args.filter((_, i) => at < 0 || (i !== at && i !== at + 1))) 
   const [workflowId, runId] = (spec ?? '').split('@');
   if (!workflowId || !name || !/^[a-z0-9-]+$/.test(name)) throw new Error(`expected workflowId[@runId]:fixture-name, got ${pair}`);
   const json = execFileSync(join(root, '.data', 'tools', 'bin', 'temporal'), ['workflow', 'show', '--address', address ?? '', '-w', workflowId, ...(runId ? ['-r', runId] : []), '--output', 'json'], { maxBuffer: 256 << 20 }).toString();
+  // Fixtures replay in tests without keys: record from a server the codec was not used on.
+  if (json.includes('YmluYXJ5L2VuY3J5cHRlZA==')) throw new Error(`${workflowId}: its payloads are encrypted (binary/encrypted); record fixtures from a run without the codec (npm run temporal, no --codec-key)`);
   const file = join(root, 'test', 'fixtures', 'histories', `${name}.json`);
   writeFileSync(file, json);
   // The workflow ID is not in the history, and workflows derive child IDs from it: keep it beside.

@@ -17,6 +17,10 @@ cleanup() {
   for dir in "$ROOT"/.lab-test*; do
     [ -f "$dir/state.json" ] && node dist/lab/cli.js --dir "$dir" -q down >/dev/null 2>&1 || true
   done
+  # PostgreSQL-backed Temporal clusters of cluster tests that did not get to stop them.
+  for dir in "$ROOT"/.data/test-cluster-*/cluster; do
+    [ -d "$dir" ] && node dist/scripts/temporal-cluster.js --stop "$dir" >/dev/null 2>&1 || true
+  done
   exit $code
 }
 trap cleanup EXIT INT TERM

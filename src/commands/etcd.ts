@@ -1,6 +1,7 @@
 // The runbook's etcd member (`docker run ... bitnami/etcd:3.4.13`) and the etcdctl checks around it.
 import { LABELS, exec, run, type ContainerRunSpec } from './docker';
 import { secretPlaceholder } from '../products/types';
+import type { ClusterSpec } from '../inventory/model';
 import type { RemoteCommand } from './types';
 
 export interface EtcdPeer {
@@ -8,20 +9,12 @@ export interface EtcdPeer {
   address: string;
 }
 
-export interface EtcdMemberInput {
+/** One member's settings: the inventory's etcd section, with TLS reduced to on/off and the peers named. */
+export interface EtcdMemberInput extends Omit<ClusterSpec['etcd'], 'tls'> {
   cluster: string;
   member: EtcdPeer;
   members: EtcdPeer[];
   image: string;
-  containerName: string;
-  dataDir: string;
-  clusterToken: string;
-  clientPort: number;
-  peerPort: number;
-  enableV2: boolean;
-  heartbeatIntervalMs?: number;
-  electionTimeoutMs?: number;
-  auth: { enabled: boolean; user: string };
   tls: boolean;
 }
 
@@ -32,7 +25,7 @@ export const CERTS_IN_CONTAINER = '/etcd_certs';
 export const envFileOnHost = (dataDir: string) => `${parentDir(dataDir)}/api7-ha-etcd.env`;
 
 function parentDir(path: string): string {
-  const i = path.replace(/\/+$/, '').lastIndexOf('/');
+  const i = path.replace(/(?<!\/)\/+$/, '').lastIndexOf('/');
   return i <= 0 ? '/' : path.slice(0, i);
 }
 

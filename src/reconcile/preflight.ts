@@ -10,7 +10,7 @@ import * as docker from '../commands/docker';
 import * as fw from '../commands/firewall';
 import * as pre from '../commands/preflight';
 import type { ComposeVariant } from '../commands/compose';
-import type { PreflightInput } from '../plan/inputs';
+import type { PreflightInput } from '../steps/inputs';
 import type { ExecResult } from '../remote/ssh';
 import { ConnectError } from '../remote/ssh';
 import { sleep, type StepContext } from './context';
@@ -132,7 +132,7 @@ const dockerEngine = check({
       facts.docker = undefined;
     }
     if (!facts.docker) add('block', 'docker', 'the Docker engine did not report a version (is the daemon running?)', 'systemctl enable --now docker');
-    else if (compareVersions(facts.docker.replace(/[^0-9.].*$/, ''), MIN_DOCKER) < 0)
+    else if (compareVersions((/^[\d.]*/.exec(facts.docker)?.[0] ?? ''), MIN_DOCKER) < 0)
       add('block', 'docker', `Docker ${facts.docker} is older than ${MIN_DOCKER}`, `upgrade Docker to ${MIN_DOCKER} or later`);
   },
   onError: (e, { add }) => add('block', 'docker', `Docker does not answer: ${e.message}`, `install Docker ${MIN_DOCKER} or later and start it (systemctl enable --now docker)`),

@@ -6,7 +6,9 @@ import { stat } from 'node:fs/promises';
 import { shellLine } from '../commands/shell';
 import type { FileSpec, RemoteCommand } from '../commands/types';
 import * as files from '../commands/files';
+import * as staging from '../commands/staging';
 import type { SecretName, SecretRef, SshTarget } from '../inventory/model';
+import { lineDiff, maskByField } from './plan-diff';
 import { maskSecrets, resolveSecret, substituteSecrets } from './secrets';
 import type { ExecResult, SshConnection, SshPool } from './ssh';
 
@@ -43,6 +45,9 @@ const tail = (s: string, lines = 12, chars = 1500) => {
   return t.length > chars ? `…${t.slice(-chars)}` : t;
 };
 
+/** Where an executor gets its host's connection: the worker's SSH pool, or a plan's view of it. */
+export type Connections = Pick<SshPool, 'get'>;
+
 export interface RunOptions {
   signal?: AbortSignal;
   onOutput?: (chunk: string) => void;
@@ -54,7 +59,7 @@ export class HostExecutor {
 
   constructor(
     readonly target: SshTarget,
-    private readonly pool: SshPool,
+    private readonly pool: Connections,
     readonly mode: Mode,
     private readonly secrets: Partial<Record<SecretName, SecretRef>> = {},
   ) {}
@@ -171,7 +176,8 @@ export class HostExecutor {
     if (current !== undefined && current === desired.trim()) return { changed: false };
     const backup = current !== undefined && spec.backup ? `${spec.path}.bak-${stamp}` : undefined;
     if (this.planning) {
-      const masked = current === undefined ? undefined : await maskSecrets(current, this.secrets);
+      // Masked by field (every secret-bearing line), then by value (a known secret anywhere else).
+      const masked = current === undefined ? undefined : await maskSecrets(maskByField(current, spec.content, desired.trim()), this.secrets);
       this.planned.push({ host: this.host, kind: 'file', describe: spec.describe, detail: spec.path, diff: lineDiff(masked, spec.content) });
       return { changed: true, ...(backup ? { backup } : {}) };
     }
@@ -185,13 +191,44 @@ export class HostExecutor {
     const sftp = await conn.sftp();
     const dir = path.slice(0, path.lastIndexOf('/')) || '/';
     const name = path.slice(path.lastIndexOf('/') + 1);
-    // Root writes next to the target (atomic rename); sudo users stage in /tmp and move with sudo.
-    const staging = this.target.sudo ? `/tmp/.api7-ha-${process.pid}-${Date.now()}-${name}` : `${dir}/.${name}.api7-ha-tmp`;
-    await new Promise<void>((resolve, reject) =>
-      sftp.writeFile(staging, content, { mode }, (err) => (err ? reject(new Error(`${this.host}: cannot write ${staging} over SFTP as ${this.target.user}: ${err.message}`)) : resolve())),
-    );
-    await this.run({ ...files.chmod(mode.toString(8).padStart(3, '0'), staging), describe: `set the mode of ${path}` });
-    await this.run({ ...files.move(staging, path), describe: `write ${path}` });
+    // Root writes next to the target (atomic rename); a sudo user stages in a private folder of its
+    // own (mktemp -d, 0700) and root moves the file into place.
+    const privateDir = this.target.sudo ? await this.makePrivateDir(staging.WRITE_STAGING_PREFIX) : undefined;
+    const staged = privateDir ? `${privateDir}/${name}` : `${dir}/.${name}.api7-ha-tmp`;
+    try {
+      await new Promise<void>((resolve, reject) =>
+        sftp.writeFile(staged, content, { mode }, (err) => (err ? reject(new Error(`${this.host}: cannot write ${staged} over SFTP as ${this.target.user}: ${err.message}`)) : resolve())),
+      );
+      await this.run({ ...files.chmod(mode.toString(8).padStart(3, '0'), staged), describe: `set the mode of ${path}` });
+      if (privateDir) await this.run(staging.ownByRoot(staged));
+      await this.run({ ...files.move(staged, path), describe: `write ${path}` });
+    } finally {
+      if (privateDir) await this.removePrivateDir(privateDir, staged);
+    }
+  }
+
+  /** A new private staging folder (as the connecting user), checked to be what mktemp makes. */
+  private async makePrivateDir(prefix: string): Promise<string> {
+    const dir = (await this.output(staging.makePrivateDir(prefix))) ?? '';
+    if (!staging.isPrivateDirOf(prefix, dir)) throw new Error(`${this.host}: mktemp -d printed ${JSON.stringify(dir.slice(0, 200))}, not a folder /tmp/${prefix}.XXXXXXXXXX`);
+    return dir;
+  }
+
+  /** Best effort: a staging folder left behind is private and holds nothing root relies on. */
+  private async removePrivateDir(dir: string, ...inside: string[]): Promise<void> {
+    try {
+      for (const f of inside) await this.run(staging.removeStagedFile(f));
+      await this.run(staging.removePrivateDir(dir));
+    } catch {
+      // The connection may be the reason the step failed; the folder is harmless.
+    }
+  }
+
+  /** The private folder an earlier attempt of this upload staged in (so it resumes), or a new one. */
+  private async uploadDir(remotePath: string): Promise<string> {
+    const prefix = staging.uploadStagingPrefix(remotePath);
+    const found = (await this.output(staging.findPrivateDirs(prefix, this.target.user))) ?? '';
+    return found.split('\n').find((d) => staging.isPrivateDirOf(prefix, d)) ?? (await this.makePrivateDir(prefix));
   }
 
   /**
@@ -204,14 +241,18 @@ export class HostExecutor {
     sha256: string,
     opts: { onProgress?: (sent: number, total: number) => void; signal?: AbortSignal } = {},
   ): Promise<{ uploaded: boolean; bytes: number; resumedFrom: number }> {
-    const total = this.mode === 'simulate' ? 0 : (await stat(localPath)).size;
+    // An offline plan still reads the local file's size (it is on the worker, not on a host).
+    const total = this.mode === 'simulate' ? await stat(localPath).then((st) => st.size, () => 0) : (await stat(localPath)).size;
     const existing = await this.output(files.sha256(remotePath));
     if (existing?.split(/\s+/)[0] === sha256) return { uploaded: false, bytes: 0, resumedFrom: 0 };
     if (this.planning) {
-      this.planned.push({ host: this.host, kind: 'upload', describe: `upload ${localPath} (${total} bytes, sha256 ${sha256.slice(0, 12)}…)`, detail: remotePath });
+      this.planned.push({ host: this.host, kind: 'upload', describe: `upload ${localPath} (${total} bytes, sha256 ${sha256})`, detail: remotePath });
       return { uploaded: true, bytes: total, resumedFrom: 0 };
     }
-    const part = this.target.sudo ? `/tmp/.api7-ha-upload-${remotePath.replace(/[^A-Za-z0-9._-]/g, '_')}.part` : `${remotePath}.part`;
+    // Root: <remote>.part beside the target. A sudo user: a private folder of its own, found again
+    // by a retry (never a fixed name in /tmp that another user could have created first).
+    const privateDir = this.target.sudo ? await this.uploadDir(remotePath) : undefined;
+    const part = privateDir ? `${privateDir}/${remotePath.slice(remotePath.lastIndexOf('/') + 1)}.part` : `${remotePath}.part`;
     const sizeOut = await this.output(files.size(part));
     let offset = sizeOut !== undefined ? Number(sizeOut) : 0;
     if (!Number.isFinite(offset) || offset > total) offset = 0;
@@ -251,37 +292,9 @@ export class HostExecutor {
       await this.run({ ...files.move(part, `${part}.corrupt`), describe: `set aside a corrupt partial upload of ${remotePath}` });
       throw new Error(`${this.host}: upload of ${remotePath} arrived with sha256 ${got ?? 'unknown'}, expected ${sha256}`);
     }
+    if (privateDir) await this.run(staging.ownByRoot(part));
     await this.run({ ...files.move(part, remotePath), describe: `move the upload into place at ${remotePath}` });
+    if (privateDir) await this.removePrivateDir(privateDir);
     return { uploaded: true, bytes: total - offset, resumedFrom: offset };
   }
 }
-
-/** A small line diff (LCS) for plans: "-" lines removed, "+" lines added, two lines of context. */
-export function lineDiff(before: string | undefined, after: string): string {
-  const b = before === undefined ? [] : before.replace(/\n$/, '').split('\n');
-  const a = after.replace(/\n$/, '').split('\n');
-  if (before === undefined) return a.map((l) => `+ ${l}`).join('\n');
-  const n = b.length;
-  const m = a.length;
-  const lcs: number[][] = Array.from({ length: n + 1 }, () => new Array<number>(m + 1).fill(0));
-  for (let i = n - 1; i >= 0; i--) for (let j = m - 1; j >= 0; j--) lcs[i]![j] = b[i] === a[j] ? lcs[i + 1]![j + 1]! + 1 : Math.max(lcs[i + 1]![j]!, lcs[i]![j + 1]!);
-  const out: { t: ' ' | '-' | '+'; l: string }[] = [];
-  let i = 0;
-  let j = 0;
-  while (i < n || j < m) {
-    if (i < n && j < m && b[i] === a[j]) {
-      out.push({ t: ' ', l: b[i]! });
-      i++;
-      j++;
-    } else if (j < m && (i >= n || lcs[i]![j + 1]! > lcs[i + 1]![j]!)) out.push({ t: '+', l: a[j++]! });
-    else out.push({ t: '-', l: b[i++]! });
-  }
-  const keep = out.map((o, k) => o.t !== ' ' || out.slice(Math.max(0, k - 2), k + 3).some((x) => x.t !== ' '));
-  const lines: string[] = [];
-  out.forEach((o, k) => {
-    if (keep[k]) lines.push(`${o.t} ${o.l}`);
-    else if (k === 0 ? keep.includes(true) : keep[k - 1]) lines.push('  …');
-  });
-  return lines.join('\n');
-}
-

@@ -206,11 +206,21 @@ async function privateKeyOf(who: string, target: SshTarget): Promise<{ key: Buff
   return { key, ...(passphrase !== undefined ? { passphrase } : {}) };
 }
 
+/** A host key seen for the first time under accept-new. */
+export interface NewHostKey {
+  host: string;
+  line: string;
+  fingerprint: string;
+}
+
+/** record: append new keys to known_hosts (accept-new); report: only list them (plans write nothing). */
+type NewKeys = { record: true } | { record: false; seen: NewHostKey[] };
+
 /**
  * One authenticated connection. `who` names the host in every error ("ha1", or "jump host
  * 10.0.0.2:22 for ha1"), so an operator knows which hop refused.
  */
-async function connectClient(target: SshTarget, who: string, sock?: ClientChannel): Promise<Client> {
+async function connectClient(target: SshTarget, who: string, newKeys: NewKeys, sock?: ClientChannel): Promise<Client> {
   const check = await hostKeyCheck({ host: who, address: target.address, port: target.port, knownHostsFile: target.knownHosts, policy: target.hostKeyPolicy });
   const config: ConnectConfig = {
     host: target.address,
@@ -259,7 +269,9 @@ async function connectClient(target: SshTarget, who: string, sock?: ClientChanne
     client.end();
     throw new ConnectError(failure.message, true);
   }
-  await check.recordIfNew();
+  const key = check.newKey();
+  if (newKeys.record) await check.recordIfNew();
+  else if (key) newKeys.seen.push({ host: who, ...key });
   // Commands are small request/response exchanges: with Nagle's algorithm on, each one waits for a
   // delayed ACK (~40 ms). Off, a pooled command takes a few milliseconds.
   if (!sock) client.setNoDelay(true);
@@ -285,6 +297,15 @@ export class SshPool {
   /** address -> the jump host that reaches it (learned from targets, or given as routes). */
   private readonly routes = new Map<string, SshTarget>();
   private readonly agents = new Map<string, HttpAgent>();
+  /** Host keys seen for the first time (accept-new) that this pool did not record (see recordNewHostKeys). */
+  readonly newHostKeys: NewHostKey[] = [];
+
+  /** recordNewHostKeys: false for plans, which must not write known_hosts: new keys are only listed. */
+  constructor(private readonly opts: { recordNewHostKeys?: boolean } = {}) {}
+
+  private get newKeys(): NewKeys {
+    return this.opts.recordNewHostKeys === false ? { record: false, seen: this.newHostKeys } : { record: true };
+  }
 
   /** A connection is reused only for the same login AND the same trust: another key, agent or
    *  known_hosts file (an operator who re-pinned a host) means a new, newly verified connection. */
@@ -314,7 +335,7 @@ export class SshPool {
     const key = this.key(via);
     const existing = this.jumps.get(key);
     if (existing) return existing;
-    const fresh = connectClient(via, via.host).then((c) => {
+    const fresh = connectClient(via, via.host, this.newKeys).then((c) => {
       c.on('close', () => {
         if (this.jumps.get(key) === fresh) this.jumps.delete(key);
       });
@@ -344,13 +365,13 @@ export class SshPool {
 
   private async open(target: SshTarget): Promise<SshConnection> {
     const via = jumpTargetOf(target);
-    if (!via) return new SshConnection(target, await connectClient(target, target.host));
+    if (!via) return new SshConnection(target, await connectClient(target, target.host, this.newKeys));
     // The jump host first (its key checked before anything reaches the host), then the host itself.
     const sock = await this.forward(via, target.address, target.port, target.host).catch((e: unknown) => {
       if (e instanceof ConnectError && !e.message.startsWith(`${target.host}:`)) throw new ConnectError(`${target.host}: through the ${e.message}`, e.permanent);
       throw e;
     });
-    return new SshConnection(target, await connectClient(target, target.host, sock));
+    return new SshConnection(target, await connectClient(target, target.host, this.newKeys, sock));
   }
 
   /** Tell the pool which addresses sit behind which jump host (for HTTP before any SSH to them). */

@@ -15,7 +15,7 @@ import { memberRunSpec } from '../../src/commands/etcd';
 import { shellLine } from '../../src/commands/shell';
 import type { DrillJournal } from '../../src/drills/journal';
 import { http, looksLikeUpstream } from '../../src/reconcile/http';
-import type { DeployResult } from '../../src/workflows/types';
+import type { DeployResult } from '../../src/runbook/types';
 import { cli, startWorker, temporalEnv, type WorkerProcess } from '../support/cli';
 import { readmeSnippet, withAddresses } from '../support/readme';
 import { eventually, hostOf, labSkip, run, scp, sshOk, testLab } from '../support/lab';

@@ -13,7 +13,7 @@ import type { LabHost, LabInfo } from '../../lab/lab';
 import type { DrillJournal } from '../../src/drills/journal';
 import { DEFAULT_SCENARIOS } from '../../src/drills/scenarios';
 import { http, looksLikeUpstream } from '../../src/reconcile/http';
-import type { DeployResult } from '../../src/workflows/types';
+import type { DeployResult } from '../../src/runbook/types';
 import { cli, startWorker, temporalEnv, type WorkerProcess } from '../support/cli';
 import { hostOf, labSkip, testLab } from '../support/lab';
 

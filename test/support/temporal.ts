@@ -3,12 +3,13 @@
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 
-// Workers started by tests log at WARN: their INFO lines would bury the test output.
+// Workers started by tests log at WARN: their INFO lines would bury the test output. A test whose
+// workers fail tasks on purpose (nondeterminism) asks for ERROR before anything else installs it.
 let quiet = false;
-export function quietRuntime(): void {
+export function quietRuntime(level: 'WARN' | 'ERROR' = 'WARN'): void {
   if (quiet) return;
   quiet = true;
-  Runtime.install({ logger: new DefaultLogger('WARN') });
+  Runtime.install({ logger: new DefaultLogger(level), telemetryOptions: { logging: { filter: { core: level, other: level } } } });
 }
 import { workflowSource } from '../../src/worker';
 import { searchAttributes } from '../../src/workflows/search-attributes';

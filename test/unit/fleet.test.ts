@@ -12,7 +12,7 @@ import { knownHostsLine, sshClient, sshdConfig } from '../../lab/commands';
 import { composeFile } from '../../lab/images/templates';
 import { innerLinkName, layoutHosts, normalizeShape } from '../../lab/topology';
 import type { SshTarget } from '../../src/inventory/model';
-import type { PreflightInput } from '../../src/plan/inputs';
+import type { PreflightInput } from '../../src/steps/inputs';
 import { preflightHost } from '../../src/reconcile/preflight';
 import { HostExecutor } from '../../src/remote/executor';
 import { httpRoutes, jumpTargetOf } from '../../src/remote/routes';

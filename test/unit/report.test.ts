@@ -4,11 +4,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { DrillJournal, ProbeSeries, ScenarioJournal } from '../../src/drills/journal';
-import { demoJournal, prng, series } from '../../src/report/demo';
+import { demoJournal, prng, series } from '../fixtures/report/demo-journal';
 import { esc, fmtMs, sanitizeText } from '../../src/report/format';
 import { renderReport } from '../../src/report/html';
 import { COLORS, niceStep, timelineSvg } from '../../src/report/svg';
 import { summaryTable } from '../../src/report/text';
+import { probeMetrics } from '../../src/drills/metrics';
 
 // ---------------------------------------------------------------------------------------------
 // The journal: the demo journal (4 scenarios, 20 req/s for 20 s, one failed hypothesis) with the
@@ -38,13 +39,13 @@ function originOf(s: ScenarioJournal): number {
 
 function attrs(tag: string): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const m of tag.matchAll(/([\w:-]+)="([^"]*)"/g)) out[m[1]!] = m[2]!;
+  for (const m of tag.matchAll(/(?<![\w:-])([\w:-]+)="([^"]*)"/g)) out[m[1]!] = m[2]!;
   return out;
 }
 
 function decode(s: string): string {
   return s
-    .replace(/<[^>]*>/g, '')
+    .replace(/<[^<>]*>/g, '')
     .replace(/&lt;/g, '<')
     .replace(/&gt;/g, '>')
     .replace(/&quot;/g, '"')
@@ -74,7 +75,7 @@ function timelineOf(html: string, id: string): string {
 function axisScale(svg: string): (ms: number) => number {
   const ticks = [...svg.matchAll(/<g class="x-tick"><line x1="([-\d.]+)"[\s\S]*?<text[^>]*>([^<]+)<\/text><\/g>/g)].map((m) => ({
     x: Number(m[1]),
-    s: Number(m[2]!.replace(/\s*s$/, '').replace('−', '-')),
+    s: Number(m[2]!.replace(/(?<!\s)\s*s$/, '').replace('−', '-')),
   }));
   assert.ok(ticks.length >= 3, 'the x axis has at least three labelled ticks');
   const a = ticks[0]!;
@@ -321,7 +322,7 @@ void describe('renderReport', () => {
     assert.doesNotMatch(out, /<script/i, 'no script tag, from anywhere');
     assert.doesNotMatch(out, /<img/i);
     assert.doesNotMatch(out, /<svg onload/i);
-    assert.doesNotMatch(out, /<[^>]*\son\w+\s*=/i, 'no event handler attribute in any tag');
+    assert.doesNotMatch(out, /<[^<>]*\son\w+\s*=/i, 'no event handler attribute in any tag');
     assert.ok(out.includes('cp-1&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;&amp;&#39;'), 'the victim host is escaped');
     assert.ok(out.includes('&lt;img src=x onerror=alert(1)&gt; &amp; &quot;quoted&quot;'));
     assert.ok(out.includes('prod &amp; &quot;eu&quot; &lt;1&gt;'));
@@ -521,5 +522,17 @@ void describe('report formatting helpers', () => {
 
   void it('picks 1-2-5 axis steps', () => {
     assert.deepEqual([0.7, 1, 1.5, 3, 7, 12, 4000].map(niceStep), [1, 1, 2, 5, 10, 20, 5000]);
+  });
+});
+
+void describe('one longest outage for the journal and the chart', () => {
+  void it('an outage that lasts to the end of the series reads the same in the metrics and on the timeline', () => {
+    const s = structuredClone(scenarioOf(journal(), 'dp-node-loss'));
+    const dp = probeOf(s, 'dp');
+    // The last 14 requests (700 ms at 20/s) fail: no success closes the outage.
+    dp.samples = dp.samples.map(([t, status, ms], i): [number, number, number] => (i >= dp.samples.length - 14 ? [t, 0, ms] : [t, status === 0 ? 200 : status, ms]));
+    const metric = probeMetrics(dp, s.faultWindow).longestOutageMs;
+    assert.ok(metric >= 600, `${metric} ms`);
+    assert.match(laneOf(timelineSvg(s), 'dp'), new RegExp(`longest outage ${fmtMs(metric).replace('.', '\\.')}`));
   });
 });
