@@ -243,40 +243,47 @@ async function connectClient(target: SshTarget, who: string, newKeys: NewKeys, s
     config.agent = process.env['SSH_AUTH_SOCK'];
   }
   const client = new Client();
+  // Every error the client raises has a listener, for its whole life: a host that drops the
+  // connection mid-handshake can raise two (a protocol error, then ECONNRESET), and an 'error' with
+  // no listener is an uncaught exception that takes the worker down. The first one settles the
+  // handshake; later ones only close the connection (SshConnection sees that; the pool reconnects).
   await new Promise<void>((resolve, reject) => {
-    const onError = (err: Error) => {
-      client.removeListener('ready', onReady);
-      // A refused host key is the reason the handshake failed: report it as such (permanent).
-      const refused = check.failure();
-      reject(refused ? new ConnectError(refused.message, true) : classify(who, target, err));
+    let settled = false;
+    const settle = (outcome: () => void) => {
+      if (settled) return;
+      settled = true;
+      outcome();
     };
-    const onReady = () => {
-      client.removeListener('error', onError);
-      resolve();
-    };
-    client.once('ready', onReady);
-    client.once('error', onError);
+    const fail = (err: Error) =>
+      settle(() => {
+        client.end();
+        // A refused host key is the reason the handshake failed: report it as such (permanent).
+        const refused = check.failure();
+        reject(refused ? new ConnectError(refused.message, true) : classify(who, target, err));
+      });
+    client.on('error', fail);
+    client.once('ready', () => settle(resolve));
+    // ssh2 reports a connection lost before the handshake as an error first; this is the backstop.
+    client.once('close', () => fail(new Error('the connection closed before the SSH handshake finished')));
     try {
       client.connect(config);
     } catch (e) {
-      client.removeListener('ready', onReady);
-      client.removeListener('error', onError);
-      reject(classify(who, target, e as Error));
+      fail(e as Error);
     }
   });
-  const failure = check.failure();
-  if (failure) {
+  try {
+    const failure = check.failure();
+    if (failure) throw new ConnectError(failure.message, true);
+    const key = check.newKey();
+    if (newKeys.record) await check.recordIfNew();
+    else if (key) newKeys.seen.push({ host: who, ...key });
+  } catch (e) {
     client.end();
-    throw new ConnectError(failure.message, true);
+    throw e;
   }
-  const key = check.newKey();
-  if (newKeys.record) await check.recordIfNew();
-  else if (key) newKeys.seen.push({ host: who, ...key });
   // Commands are small request/response exchanges: with Nagle's algorithm on, each one waits for a
   // delayed ACK (~40 ms). Off, a pooled command takes a few milliseconds.
   if (!sock) client.setNoDelay(true);
-  // Late errors (after ready) close the connection; the pool reconnects on next use.
-  client.on('error', () => undefined);
   return client;
 }
 
