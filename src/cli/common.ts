@@ -49,18 +49,8 @@ export function withTemporalFlags(cmd: Command): Command {
     .option('--codec-key <ref>', 'payload encryption key ring by reference: file:PATH or env:NAME (default: $API7HA_CODEC_KEY; see README)');
 }
 
-export interface TemporalCliFlags {
-  address?: string;
-  namespace?: string;
-  taskQueue?: string;
-  tls?: boolean;
-  tlsCaPath?: string;
-  tlsCertPath?: string;
-  tlsKeyPath?: string;
-  tlsServerName?: string;
-  apiKey?: string;
-  codecKey?: string;
-}
+/** The connection flags every command takes: the client's settings but the UI address (an environment setting only). */
+export type TemporalCliFlags = Omit<TemporalFlags, 'uiUrl'>;
 
 const ADDRESS = /^[A-Za-z0-9.-]{1,253}:\d{1,5}$/;
 const SERVER_NAME = /^[A-Za-z0-9.-]{1,253}$/;
