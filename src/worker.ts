@@ -87,6 +87,10 @@ export async function createWorker(s: TemporalSettings, opts: { pool?: SshPool; 
     activities: createActivities({ pool, faultDrivers, client: getClient }),
     // Give running activities time to notice cancellation and stop cleanly on SIGTERM.
     shutdownGraceTime: '10s',
+    // A workflow's next task goes to the queue of the worker that ran its last one; when that worker
+    // was SIGKILLed, the server hands the task to any worker only after this timeout (10 s by default,
+    // most of what a crash cost). A live worker polls its sticky queue all the time: 1 s is ample.
+    stickyQueueScheduleToStartTimeout: '1s',
     ...(opts.identity ? { identity: opts.identity } : {}),
   });
   return { worker, pool, connection, buildId };
