@@ -10,30 +10,30 @@ import type { ActivityOptions } from '@temporalio/workflow';
 import type { ProfileName } from '../runbook/operations';
 
 export const PROFILES: Record<ProfileName, ActivityOptions> = {
-  /** Read-only checks and small changes: quick retries for transient SSH/Docker hiccups (~13 s of backoff:
-   *  the first retry, the one after a crash, in half a second). */
+  /** Read-only checks and small changes: quick retries for transient SSH/Docker hiccups (~10 s of backoff:
+   *  the first retry, the one after a crash, in a quarter of a second). */
   quick: {
     startToCloseTimeout: '5 minutes',
     heartbeatTimeout: '2 seconds',
-    retry: { initialInterval: '500 milliseconds', backoffCoefficient: 2.5, maximumInterval: '15 seconds', maximumAttempts: 5 },
+    retry: { initialInterval: '250 milliseconds', backoffCoefficient: 3, maximumInterval: '15 seconds', maximumAttempts: 5 },
   },
   /** Uploads and image loads: long, heartbeating, resumed after a crash from what the host already has. */
   transfer: {
     startToCloseTimeout: '60 minutes',
     heartbeatTimeout: '5 seconds',
-    retry: { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 10 },
+    retry: { initialInterval: '250 milliseconds', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 10 },
   },
   /** Waiting for health, quorum or propagation: the activity polls; a retry starts a fresh deadline. */
   waits: {
     startToCloseTimeout: '15 minutes',
     heartbeatTimeout: '2 seconds',
-    retry: { initialInterval: '500 milliseconds', backoffCoefficient: 3, maximumInterval: '20 seconds', maximumAttempts: 3 },
+    retry: { initialInterval: '250 milliseconds', backoffCoefficient: 3, maximumInterval: '20 seconds', maximumAttempts: 3 },
   },
   /** Restores after a fault: no attempt limit, retried until they succeed (a stopped member must come back). */
   restores: {
     startToCloseTimeout: '10 minutes',
     heartbeatTimeout: '2 seconds',
-    retry: { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumInterval: '30 seconds' },
+    retry: { initialInterval: '250 milliseconds', backoffCoefficient: 2, maximumInterval: '30 seconds' },
   },
   /** Probes are not retried (a retry would lose the samples); they heartbeat and stop on request. */
   probing: { startToCloseTimeout: '2 hours', heartbeatTimeout: '15 seconds', retry: { maximumAttempts: 1 } },
