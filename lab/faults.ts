@@ -4,9 +4,9 @@
  */
 import { ip } from './commands';
 import { runOk } from './exec';
-import { startDaemons, startEcho, waitEcho, waitHostReady, wipeRunDir } from './hosts';
+import { startDaemons, startDockerd, startEcho, waitEcho, waitHostReady, wipeRunDir } from './hosts';
 import { hostByName, readyState } from './access';
-import { killMembers } from './procs';
+import { killMembers, signal, waitExit } from './procs';
 import { loadState, updateHost } from './state';
 import { hostLinks, hostMembership } from './status';
 import type { HostState } from './state';
@@ -90,4 +90,23 @@ export async function reconnect(ctx: LabContext, name: string): Promise<void> {
     x.disconnected = false;
   });
   ctx.log(`${name}: reconnected${h.poweredOff ? ' (still powered off: its link comes up at power-on)' : ''}`);
+}
+
+/**
+ * The host's Docker daemon restarts, as `systemctl restart docker` does: SIGTERM (dockerd stops its
+ * containers, the containerd it runs and exits), then a new dockerd, which starts the containers whose
+ * restart policy says so. sshd and the host's network are untouched.
+ */
+export async function restartDocker(ctx: LabContext, name: string): Promise<void> {
+  const s = readyState(ctx.dir);
+  const h = hostByName(s, name);
+  const t0 = Date.now();
+  const pid = h.pids.dockerd;
+  if (pid !== undefined && signal(pid, 'SIGTERM') && (await waitExit([pid], 60_000)).length > 0) throw new Error(`${name}: dockerd (pid ${pid}) did not exit within 60 s of SIGTERM`);
+  startDockerd(h);
+  updateHost(ctx.dir, name, (x) => {
+    x.pids = { ...x.pids, dockerd: h.pids.dockerd };
+  });
+  await waitHostReady(ctx.log, h, false);
+  ctx.log(`${name}: docker daemon restarted in ${elapsed(t0)} ms`);
 }

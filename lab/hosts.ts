@@ -280,9 +280,15 @@ export async function startDaemons(h: HostState): Promise<void> {
     h.pids.firewalld = spawnDaemon(nsenter(ns, firewalldArgv()), path.join(h.dirs.logs, 'firewalld.log'), baseEnv());
     await waitFirewalld(h);
   }
+  startDockerd(h);
+  h.pids.sshd = spawnDaemon(nsenter(ns, sshdArgv(h.files.sshdConfig)), path.join(h.dirs.logs, 'sshd.log'), baseEnv());
+}
+
+/** The host's Docker engine (its own socket, data root and containerd namespace); records its pid. */
+export function startDockerd(h: HostState): void {
   h.pids.dockerd = spawnDaemon(
     nsenter(
-      ns,
+      nsPaths(h),
       dockerdArgv({
         socket: h.dockerSocket,
         pidFile: h.files.dockerPid,
@@ -296,7 +302,6 @@ export async function startDaemons(h: HostState): Promise<void> {
     path.join(h.dirs.logs, 'dockerd.log'),
     baseEnv({ PATH: ENGINE_PATH }),
   );
-  h.pids.sshd = spawnDaemon(nsenter(ns, sshdArgv(h.files.sshdConfig)), path.join(h.dirs.logs, 'sshd.log'), baseEnv());
 }
 
 export function startEcho(s: LabState, h: HostState): void {

@@ -78,6 +78,11 @@ export class Lab {
     return faults.reconnect(this.ctx, name);
   }
 
+  /** The host's Docker daemon restarts (SIGTERM, then a new dockerd); sshd and the network stay up. */
+  restartDocker(name: string): Promise<void> {
+    return faults.restartDocker(this.ctx, name);
+  }
+
   /** Run argv inside a host's namespaces (no ssh), with DOCKER_HOST set to the host's engine. */
   hostExec(name: string, argv: string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<RunResult> {
     return access.hostExec(this.dir, name, argv, opts);

@@ -87,6 +87,11 @@ export async function createWorker(s: TemporalSettings, opts: { pool?: SshPool; 
     activities: createActivities({ pool, faultDrivers, client: getClient }),
     // Give running activities time to notice cancellation and stop cleanly on SIGTERM.
     shutdownGraceTime: '10s',
+    // A workflow's next task goes to the queue of the worker that ran its last one; when that worker
+    // was SIGKILLed, the server hands the task to any worker only after this timeout (10 s by default,
+    // most of what a crash cost, paid again by each workflow the dead worker had cached). A live worker
+    // polls its sticky queue all the time; a task that misses 0.5 s on a busy worker is only replayed.
+    stickyQueueScheduleToStartTimeout: '500ms',
     ...(opts.identity ? { identity: opts.identity } : {}),
   });
   return { worker, pool, connection, buildId };

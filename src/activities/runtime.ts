@@ -38,11 +38,12 @@ export function stepContext(exec: HostExecutor): StepContext {
 }
 
 /**
- * Heartbeat every few seconds while an activity runs, repeating the last details. A live worker thus
- * always heartbeats, so the server notices a dead one within the heartbeat timeout (seconds, not the
- * start-to-close timeout) and cancellation reaches the activity promptly.
+ * Heartbeat while an activity runs, repeating the last details, four times per heartbeat timeout of its
+ * profile (src/workflows/profiles.ts). A live worker thus always heartbeats, even through an event-loop
+ * stall of most of the timeout, and the server notices a dead one within that timeout (two seconds for
+ * the short profiles, not the start-to-close timeout), and cancellation reaches the activity promptly.
  */
-export async function withAutoHeartbeat<T>(fn: (beat: (d?: unknown) => void) => Promise<T>, everyMs = 3000): Promise<T> {
+export async function withAutoHeartbeat<T>(fn: (beat: (d?: unknown) => void) => Promise<T>): Promise<T> {
   let actx: Context | undefined;
   try {
     actx = Context.current();
@@ -56,6 +57,7 @@ export async function withAutoHeartbeat<T>(fn: (beat: (d?: unknown) => void) => 
     if (d !== undefined) last = d;
     a.heartbeat(last);
   };
+  const everyMs = Math.max(250, Math.min(3000, (a.info.heartbeatTimeoutMs ?? 12_000) / 4));
   const timer = setInterval(() => beat(), everyMs);
   try {
     beat();

@@ -12,6 +12,10 @@ export interface ComposeProject {
   /** The extracted package folder (the runbook `cd`s into it). */
   dir: string;
   file: string;
+  /** api7-ha's addition to the vendor's file, beside it: the labels it starts containers with. */
+  override: string;
+  /** Held (flock) by every `up` of this project, so two never overlap (see up). */
+  lock: string;
   /** The name `docker compose` derives from the folder when run inside it, so the runbook's own
    *  `cd api7-2.13.2304-dp && docker compose down` acts on the containers api7-ha started. */
   name: string;
@@ -25,8 +29,34 @@ export function projectNameFor(dir: string): string {
   return name;
 }
 
+/** The name of api7-ha's compose file beside the vendor's (see labelOverride). */
+export const OVERRIDE_FILE = 'docker-compose.api7-ha.yaml';
+
 export function projectAt(dir: string, file = 'docker-compose.yaml'): ComposeProject {
-  return { dir, file: `${dir}/${file}`, name: projectNameFor(dir) };
+  return { dir, file: `${dir}/${file}`, name: projectNameFor(dir), override: `${dir}/${OVERRIDE_FILE}`, lock: `${dir}/.api7-ha-compose.lock` };
+}
+
+/** The label on a dashboard or gateway container: a digest of the configuration files it started with. */
+export const CONFIG_LABEL = 'io.api7-ha.config';
+
+/**
+ * api7-ha's compose file, merged over the vendor's at every `up`: the service's labels, so a container
+ * says which configuration it was started with (compose puts labels into its own config hash, so a
+ * changed label is also what makes compose recreate the container). The vendor's `version:` is repeated,
+ * because docker-compose v1 refuses to merge files of different versions.
+ */
+export function labelOverride(service: string, labels: Record<string, string>, version?: string): string {
+  return [
+    '# Written by api7-ha before each `docker compose up`: the digest of the configuration files the',
+    '# container reads, so a later run (or a retry after a crash) can tell a container started with this',
+    '# configuration from one that must be recreated. Without this file, compose recreates the container.',
+    ...(version !== undefined ? [`version: ${JSON.stringify(version)}`] : []),
+    'services:',
+    `  ${JSON.stringify(service)}:`,
+    '    labels:',
+    ...Object.entries(labels).map(([k, v]) => `      ${JSON.stringify(k)}: ${JSON.stringify(v)}`),
+    '',
+  ].join('\n');
 }
 
 function base(variant: ComposeVariant, p: ComposeProject): string[] {
@@ -34,10 +64,17 @@ function base(variant: ComposeVariant, p: ComposeProject): string[] {
   return variant === 'plugin' ? ['docker', 'compose', ...common] : ['docker-compose', ...common];
 }
 
-/** `docker compose up -d [service]`; `recreate` forces new containers after a config file changed
- *  (compose does not notice a changed file behind a bind mount). */
-export const up = (variant: ComposeVariant, p: ComposeProject, service?: string, recreate = false): RemoteCommand =>
-  change([...base(variant, p), 'up', '-d', ...(recreate ? ['--force-recreate'] : []), ...(service ? [service] : [])], `docker compose up ${service ?? ''} in ${p.dir}`.replace('  ', ' '), { timeoutMs: 5 * 60_000 });
+/**
+ * `docker compose up -d [service]` with api7-ha's file over the vendor's: compose itself recreates a
+ * container whose labels (the configuration digest) differ, starts a stopped one, creates a missing one,
+ * and leaves an up-to-date one alone. Under `flock` on the project's lock file: an `up` that outlived
+ * its SSH session (the worker was killed) finishes before a retry's `up` starts, so the retry finds the
+ * container it created instead of racing it.
+ */
+export const up = (variant: ComposeVariant, p: ComposeProject, service?: string): RemoteCommand =>
+  change(['flock', '-w', '300', p.lock, ...base(variant, p), '-f', p.override, 'up', '-d', ...(service ? [service] : [])], `docker compose up ${service ?? ''} in ${p.dir}`.replace('  ', ' '), {
+    timeoutMs: 10 * 60_000,
+  });
 
 /** The runbook's failover check: `docker compose down` in the package folder. */
 export const down = (variant: ComposeVariant, p: ComposeProject): RemoteCommand =>

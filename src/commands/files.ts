@@ -10,6 +10,8 @@ export const isDir = (path: string) => probe(['test', '-d', path], `check whethe
 
 /** Exit 1 = missing or unreadable; prints "<hex>  <path>". */
 export const sha256 = (path: string) => probe(['sha256sum', path], `checksum ${path}`, { sudo: true, okExit: [0, 1] });
+/** Several files at once: a "<hex>  <path>" line each; exit 1 if one is missing (its line is absent). */
+export const checksums = (paths: string[]) => probe(['sha256sum', '--', ...paths], `checksum ${paths.join(', ')}`, { sudo: true, okExit: [0, 1] });
 export const read = (path: string) => probe(['cat', path], `read ${path}`, { sudo: true, okExit: [0, 1] });
 export const size = (path: string) => probe(['stat', '-c', '%s', path], `size of ${path}`, { sudo: true, okExit: [0, 1] });
 

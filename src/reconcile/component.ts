@@ -1,7 +1,9 @@
 // Control plane (API7-Dashboard) and data plane (API7-Gateway) on one host, as the runbook does it:
 // copy the package, `tar -zxvf`, `docker load < images/...`, edit the conf file, `docker compose up`,
 // check the logs and the port. Each function is one activity; each is a no-op when already done.
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { parse as parseYaml } from 'yaml';
 import * as compose from '../commands/compose';
 import * as docker from '../commands/docker';
 import * as files from '../commands/files';
@@ -106,22 +108,32 @@ export interface ConfigureResult {
   backup?: string;
 }
 
-export async function configureComponent(ctx: StepContext, step: ComponentStep): Promise<ConfigureResult> {
-  const x = ctx.exec;
+/** The etcd client certificates beside the conf file (with etcd TLS on): [name on the host, local file, mode]. */
+function certFiles(step: ComponentStep): { path: string; local: string; mode: number; name: string }[] {
+  if (!step.tlsFiles) return [];
+  const tls = step.tlsFiles;
+  const dir = certsDir(step);
+  return [
+    { name: 'ca.pem', local: tls.caFile, mode: 0o644 },
+    { name: 'client.pem', local: tls.clientCertFile, mode: 0o644 },
+    { name: 'client-key.pem', local: tls.clientKeyFile, mode: 0o600 },
+  ].map((f) => ({ ...f, path: `${dir}/${f.name}` }));
+}
+
+function certsDir(step: ComponentStep): string {
   const product = productProfile(step.product);
   const profile = step.component === 'control_plane' ? product.controlPlane : product.dataPlane;
+  return `${step.packageDir}/${profile.confDirInPackage}/certs`;
+}
+
+export async function configureComponent(ctx: StepContext, step: ComponentStep): Promise<ConfigureResult> {
+  const x = ctx.exec;
   let changed = false;
   if (step.tlsFiles) {
-    const certs = `${step.packageDir}/${profile.confDirInPackage}/certs`;
+    const certs = certsDir(step);
     if ((await x.run(files.isDir(certs))).code !== 0) await x.run(files.mkdirP(certs, '700'));
-    const tls = step.tlsFiles;
-    const certFiles: [string, string, number][] = [
-      ['ca.pem', tls.caFile, 0o644],
-      ['client.pem', tls.clientCertFile, 0o644],
-      ['client-key.pem', tls.clientKeyFile, 0o600],
-    ];
-    for (const [name, local, mode] of certFiles) {
-      const r = await x.ensureFile({ path: `${certs}/${name}`, content: await readFile(local, 'utf8'), mode, secrets: 'none', backup: true, describe: `etcd ${name}` }, step.stamp);
+    for (const f of certFiles(step)) {
+      const r = await x.ensureFile({ path: f.path, content: await readFile(f.local, 'utf8'), mode: f.mode, secrets: 'none', backup: true, describe: `etcd ${f.name}` }, step.stamp);
       changed = changed || r.changed;
     }
   }
@@ -160,15 +172,33 @@ export interface ServiceState {
   containerId?: string;
   running: boolean;
   startedAt?: string;
+  /** The configuration digest the container was started with (its label), if api7-ha started it. */
+  config?: string;
 }
 
 export async function serviceState(ctx: StepContext, step: ComponentStep): Promise<ServiceState> {
   const x = ctx.exec;
   const ids = (await x.output(compose.ps(composeProject(step), serviceOf(step)))) ?? '';
-  const id = ids.split('\n').map((s) => s.trim()).filter(Boolean)[0];
-  if (!id) return { running: false };
-  const c = await inspectContainer(x, id);
-  return { containerId: id, running: c?.running ?? false, ...(c ? { startedAt: c.startedAt } : {}) };
+  // Normally one; more only while compose replaces one (the old one renamed): prefer the running one.
+  const found = await Promise.all(ids.split('\n').map((s) => s.trim()).filter(Boolean).map((id) => inspectContainer(x, id).then((c) => ({ id, c }))));
+  const pick = found.find((f) => f.c?.running) ?? found[0];
+  if (!pick) return { running: false };
+  const c = pick.c;
+  const config = c?.labels[compose.CONFIG_LABEL];
+  return { containerId: pick.id, running: c?.running ?? false, ...(c ? { startedAt: c.startedAt } : {}), ...(config ? { config } : {}) };
+}
+
+/**
+ * A digest of the files the component reads when it starts (its conf file, the etcd certificates), as
+ * they are on the host now. It goes into the container's label and is compared there only: it never
+ * leaves the activity (the files hold secrets; a digest in a history would invite guessing them).
+ */
+export async function configDigest(x: HostExecutor, step: ComponentStep): Promise<string | undefined> {
+  const paths = [componentConfigFile(step).path, ...certFiles(step).map((f) => f.path)];
+  const res = await x.run(files.checksums(paths));
+  if (res.code !== 0) return undefined;
+  const sums = res.stdout.trim().split('\n').map((l) => l.split(/\s+/)[0] ?? '');
+  return sums.length === paths.length ? createHash('sha256').update(sums.join('\n')).digest('hex').slice(0, 32) : undefined;
 }
 
 export interface StartResult {
@@ -178,25 +208,50 @@ export interface StartResult {
 }
 
 /**
- * `docker compose up <service> -d`. A running container whose conf file is newer than its start is
- * recreated to read it (compose does not notice a changed file behind a bind mount). Comparing times,
- * not just this run's "changed" flag, also catches a run that wrote the file and died before this step.
+ * `docker compose up <service> -d`, unless the container already runs with the configuration on the
+ * host: its label holds the digest of the files it started with (configDigest), so a run, a re-run or
+ * a retry after a crash that finds "running, with this configuration" does nothing. A container started
+ * with other files (a changed conf, a run that wrote the file and died before starting it, one started
+ * by hand or by an older api7-ha) is recreated by compose itself: the label is part of its config hash.
+ *
+ * `configChanged` only matters to a plan, which does not write the conf file, so the host's digest is
+ * still the old one; a real run never trusts it (a retry of an attempt that did restart the container
+ * carries the same `true`).
  */
-export async function startComponent(ctx: StepContext, step: ComponentStep, configChanged: boolean): Promise<StartResult> {
+export async function startComponent(ctx: StepContext, step: ComponentStep, configChanged = false): Promise<StartResult> {
   const x = ctx.exec;
-  const before = await serviceState(ctx, step);
-  let stale = configChanged;
-  if (before.running && !stale && before.startedAt) {
-    const mtime = await x.output(files.mtime(componentConfigFile(step).path));
-    // Whole seconds (older coreutils print no fractions): strictly newer, so a first install that
-    // writes and starts within one second is not taken for stale on the next run.
-    stale = mtime !== undefined && Number(mtime) > Math.floor(Date.parse(before.startedAt) / 1000);
-  }
-  if (before.running && !stale) return { host: x.host, action: 'unchanged', ...(before.containerId ? { containerId: before.containerId } : {}) };
-  const recreate = before.containerId !== undefined && stale;
-  await x.run(compose.up(await variantOf(x, step), composeProject(step), serviceOf(step), recreate));
+  const [before, digest] = await Promise.all([serviceState(ctx, step), configDigest(x, step)]);
+  const current = before.config !== undefined && before.config === digest && !(x.planning && configChanged);
+  if (before.running && current) return { host: x.host, action: 'unchanged', ...(before.containerId ? { containerId: before.containerId } : {}) };
+  const project = composeProject(step);
+  // A plan shows the file without a digest: the conf file it would write is not on the host yet.
+  const label = x.planning && configChanged ? 'digest of the new configuration' : (digest ?? 'unknown');
+  await x.ensureFile(
+    {
+      path: project.override,
+      content: compose.labelOverride(serviceOf(step), { [compose.CONFIG_LABEL]: label }, await composeVersion(x, project.file)),
+      mode: 0o644,
+      secrets: 'none',
+      backup: false,
+      describe: 'api7-ha\'s compose file: the configuration digest as a container label',
+    },
+    step.stamp,
+  );
+  await x.run(compose.up(await variantOf(x, step), project, serviceOf(step)));
   const after = x.planning ? before : await serviceState(ctx, step);
-  return { host: x.host, action: recreate ? 'recreated' : 'started', ...(after.containerId ? { containerId: after.containerId } : {}) };
+  return { host: x.host, action: before.containerId !== undefined && !current ? 'recreated' : 'started', ...(after.containerId ? { containerId: after.containerId } : {}) };
+}
+
+/** The vendor compose file's `version:` (docker-compose v1 merges only files of one version). */
+async function composeVersion(x: HostExecutor, file: string): Promise<string | undefined> {
+  const text = await x.output(files.read(file));
+  if (text === undefined) return undefined;
+  try {
+    const v = (parseYaml(text) as { version?: unknown } | null)?.version;
+    return typeof v === 'string' || typeof v === 'number' ? String(v) : undefined;
+  } catch {
+    return undefined; // compose itself will say what is wrong with the file
+  }
 }
 
 export interface HealthResult {

@@ -6,6 +6,7 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
+import { parse } from 'yaml';
 import * as compose from '../../src/commands/compose';
 import * as docker from '../../src/commands/docker';
 import * as etcd from '../../src/commands/etcd';
@@ -254,24 +255,28 @@ void describe('docker compose, both variants', () => {
     assert.equal(compose.projectNameFor('/opt/api7/api7-2.13.2304-cp/'), 'api7-2132304-cp');
     assert.equal(compose.projectNameFor('/opt/API7_Pkg.v2'), 'api7_pkgv2');
     assert.throws(() => compose.projectNameFor('/opt/...'), /cannot derive a compose project name from \/opt\/\.\.\./);
-    assert.deepEqual(project, { dir: DIR, file: `${DIR}/docker-compose.yaml`, name: 'api7-2132304-dp' });
+    assert.deepEqual(project, { dir: DIR, file: `${DIR}/docker-compose.yaml`, name: 'api7-2132304-dp', override: `${DIR}/docker-compose.api7-ha.yaml`, lock: `${DIR}/.api7-ha-compose.lock` });
   });
 
-  void it('up: "docker compose" for the plugin, "docker-compose" for the standalone binary', () => {
+  void it('up: "docker compose" for the plugin, "docker-compose" for the standalone binary, api7-ha\'s file over the vendor\'s, under the project\'s lock', () => {
+    const LOCK = ['flock', '-w', '300', `${DIR}/.api7-ha-compose.lock`];
+    const OVERRIDE = ['-f', `${DIR}/docker-compose.api7-ha.yaml`];
     const plugin = compose.up('plugin', project, 'api7-gateway');
-    assert.deepEqual(plugin.argv, ['docker', 'compose', ...COMMON, 'up', '-d', 'api7-gateway']);
-    assert.deepEqual(compose.up('standalone', project, 'api7-gateway').argv, ['docker-compose', ...COMMON, 'up', '-d', 'api7-gateway']);
+    assert.deepEqual(plugin.argv, [...LOCK, 'docker', 'compose', ...COMMON, ...OVERRIDE, 'up', '-d', 'api7-gateway']);
+    assert.deepEqual(compose.up('standalone', project, 'api7-gateway').argv, [...LOCK, 'docker-compose', ...COMMON, ...OVERRIDE, 'up', '-d', 'api7-gateway']);
     assert.equal(plugin.mutates, true);
     assert.equal(plugin.sudo, true);
-    assert.equal(plugin.timeoutMs, 300_000);
+    assert.equal(plugin.timeoutMs, 600_000);
     assert.equal(plugin.describe, `docker compose up api7-gateway in ${DIR}`);
+    const all = compose.up('standalone', project);
+    assert.deepEqual(all.argv, [...LOCK, 'docker-compose', ...COMMON, ...OVERRIDE, 'up', '-d']);
+    assert.equal(all.describe, `docker compose up in ${DIR}`);
   });
 
-  void it('up with recreate forces new containers; up without a service starts the whole project', () => {
-    assert.deepEqual(compose.up('plugin', project, 'api7-gateway', true).argv.slice(-3), ['-d', '--force-recreate', 'api7-gateway']);
-    const all = compose.up('standalone', project);
-    assert.deepEqual(all.argv, ['docker-compose', ...COMMON, 'up', '-d']);
-    assert.equal(all.describe, `docker compose up in ${DIR}`);
+  void it('the override labels the service with its configuration digest, in the vendor file\'s compose version', () => {
+    const text = compose.labelOverride('api7-gateway', { [compose.CONFIG_LABEL]: '0123abcd' }, '3');
+    assert.deepEqual(parse(text), { version: '3', services: { 'api7-gateway': { labels: { 'io.api7-ha.config': '0123abcd' } } } });
+    assert.deepEqual(parse(compose.labelOverride('apisix', { a: 'b' })), { services: { apisix: { labels: { a: 'b' } } } });
   });
 
   void it('down and stop: the runbook\'s failover check, as changes', () => {
@@ -498,6 +503,7 @@ void describe('every builder marks probes mutates:false and changes mutates:true
     ['files.exists', files.exists('/d'), false],
     ['files.isDir', files.isDir('/d'), false],
     ['files.sha256', files.sha256('/f'), false],
+    ['files.checksums', files.checksums(['/f', '/g']), false],
     ['files.read', files.read('/f'), false],
     ['files.size', files.size('/f'), false],
     ['files.extract', files.extract('/t.tgz', '/d'), true],
@@ -548,6 +554,7 @@ void describe('every builder marks probes mutates:false and changes mutates:true
     const notBuilders = new Set([
       'compose.projectNameFor',
       'compose.projectAt',
+      'compose.labelOverride',
       'etcd.certsDirOnHost',
       'etcd.envFileOnHost',
       'etcd.memberConfigForHash',

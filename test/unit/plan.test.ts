@@ -148,7 +148,9 @@ void describe('offline plan of the lab estate (simulated fresh hosts)', async ()
           ['command', 'tar -xzf /opt/api7/packages/api7-2.13.2304-cp.tar.gz -C /opt/api7 --skip-old-files --no-same-owner'],
           ['command', 'docker load -i /opt/api7/api7-2.13.2304-cp/images/api7-dashboard-2.13.2304.tar.gz'],
           ['file', '/opt/api7/api7-2.13.2304-cp/dashboard_conf/conf.yaml'],
-          ['command', 'docker compose -p api7-2132304-cp --project-directory /opt/api7/api7-2.13.2304-cp -f /opt/api7/api7-2.13.2304-cp/docker-compose.yaml up -d api7-dashboard'],
+          // api7-ha's file beside the vendor's: the configuration digest as the container's label.
+          ['file', '/opt/api7/api7-2.13.2304-cp/docker-compose.api7-ha.yaml'],
+          ['command', 'flock -w 300 /opt/api7/api7-2.13.2304-cp/.api7-ha-compose.lock docker compose -p api7-2132304-cp --project-directory /opt/api7/api7-2.13.2304-cp -f /opt/api7/api7-2.13.2304-cp/docker-compose.yaml -f /opt/api7/api7-2.13.2304-cp/docker-compose.api7-ha.yaml up -d api7-dashboard'],
         ],
       );
       const diff = actions[4]!.diff ?? '';
@@ -164,7 +166,12 @@ void describe('offline plan of the lab estate (simulated fresh hosts)', async ()
       assert.equal(file?.detail, '/opt/api7/api7-2.13.2304-dp/gateway_conf/config.yaml');
       assert.ok(file?.diff?.split('\n').includes('+   prefix: /api7/21322091'));
       assert.ok(file?.diff?.split('\n').includes('+     - http://10.88.0.11:2379'));
-      assert.equal(actions.at(-1)?.detail, 'docker compose -p api7-2132304-dp --project-directory /opt/api7/api7-2.13.2304-dp -f /opt/api7/api7-2.13.2304-dp/docker-compose.yaml up -d api7-gateway');
+      assert.equal(
+        actions.at(-1)?.detail,
+        'flock -w 300 /opt/api7/api7-2.13.2304-dp/.api7-ha-compose.lock docker compose -p api7-2132304-dp --project-directory /opt/api7/api7-2.13.2304-dp -f /opt/api7/api7-2.13.2304-dp/docker-compose.yaml -f /opt/api7/api7-2.13.2304-dp/docker-compose.api7-ha.yaml up -d api7-gateway',
+      );
+      const override = actions.find((a) => a.detail === '/opt/api7/api7-2.13.2304-dp/docker-compose.api7-ha.yaml');
+      assert.ok(override?.diff?.split('\n').includes('+       "io.api7-ha.config": "digest of the new configuration"'), override?.diff);
     });
   }
 
@@ -208,7 +215,7 @@ void describe('offline plan variants', () => {
     const cmds = commandsOf(report, 'etcd-bootstrap', 'ha1');
     assert.deepEqual(cmds.slice(0, 2), ['sudo -- mkdir -p /usr/local/etcd/etcd_data', 'sudo -- mkdir -p /opt/api7/packages']);
     assert.match(cmds.at(-1)!, /^sudo -- docker run --restart always --name etcd /);
-    assert.ok(commandsOf(report, 'data-plane', 'ha4').at(-1)?.startsWith('sudo -- docker compose -p api7-2132304-dp '));
+    assert.ok(commandsOf(report, 'data-plane', 'ha4').at(-1)?.startsWith('sudo -- flock -w 300 /opt/api7/api7-2.13.2304-dp/.api7-ha-compose.lock docker compose -p api7-2132304-dp '));
   });
 
   void it('etcd auth: writes the env file with a placeholder (mode 600) and starts etcd with --env-file', async () => {
@@ -238,7 +245,10 @@ void describe('offline plan variants', () => {
     const step = componentStep(spec, ha4, 'data_plane', artifactsFor(spec).dataPlane, 'standalone', STAMP);
     const r = await startComponent({ exec, heartbeat: () => undefined, log: () => undefined }, step, false);
     assert.equal(r.action, 'started');
-    assert.deepEqual(exec.planned.map((a) => a.detail), ['docker-compose -p api7-2132304-dp --project-directory /opt/api7/api7-2.13.2304-dp -f /opt/api7/api7-2.13.2304-dp/docker-compose.yaml up -d api7-gateway']);
+    assert.deepEqual(exec.planned.map((a) => a.detail), [
+      '/opt/api7/api7-2.13.2304-dp/docker-compose.api7-ha.yaml',
+      'flock -w 300 /opt/api7/api7-2.13.2304-dp/.api7-ha-compose.lock docker-compose -p api7-2132304-dp --project-directory /opt/api7/api7-2.13.2304-dp -f /opt/api7/api7-2.13.2304-dp/docker-compose.yaml -f /opt/api7/api7-2.13.2304-dp/docker-compose.api7-ha.yaml up -d api7-gateway',
+    ]);
   });
 
   void it('external load balancers: no HAProxy step on any host, only the URLs', async () => {
