@@ -3,7 +3,7 @@
 # skips what is already there. Prints what it installs. Safe to run again and again.
 #   Debian packages  docker.io docker-compose openssh-server etcd-server etcd-client busybox-static
 #                    iproute2 haproxy sudo (the lab's hosts, engines and images), python3-venv if
-#                    needed, chromium (report tests)
+#                    needed, chromium (report tests), prometheus (stop conditions, worker metrics)
 #   Go >= 1.22       the one on PATH or in /usr/local/go; else Go's toolchain module from the Go
 #                    module proxy into .data/tools/go (builds the lab's stand-ins)
 #   Temporal server  go.temporal.io/server (server + SQL tool) built into .data/tools/temporal-server
@@ -33,6 +33,7 @@ fi
 want=(docker.io docker-compose openssh-server etcd-server etcd-client busybox-static iproute2 haproxy sudo curl unzip procps psmisc ca-certificates openssl)
 [ "${API7HA_WITH_CHROMIUM:-1}" = 1 ] && want+=(chromium)
 want+=(postgresql)   # the production-shaped Temporal cluster's database (PostgreSQL 15)
+want+=(prometheus)   # drills' Prometheus stop conditions and the worker's metrics, scraped for real in lab tests
 missing=()
 for p in "${want[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -73,6 +73,9 @@ function mockActivities(overrides: Partial<Record<keyof Activities, (...args: ne
     componentsRunning: async (steps: unknown[]) => steps.map(() => false),
     stopComponent: async (s: { target: { host: string } }) => ({ host: s.target.host, wasRunning: true }),
     runProbes: async (_s: string, plan: ProbePlan) => samples(plan),
+    probeScenario: async (key: string, plan: ProbePlan) => ({ key, attempt: 1, seq: 1, startedAt: Date.now(), series: samples(plan).map((s) => ({ name: s.name, target: s.target, okStatus: s.okStatus, samples: s.samples })), propagation: [], final: true }),
+    sendNotification: async (_m: unknown, w: { name: string }) => ({ webhook: w.name, status: 200, ms: 1 }),
+    recordMetrics: async () => undefined,
     steadyState: async () => ({
       ok: true,
       problems: [],
