@@ -5,7 +5,9 @@
 import type { Role, SecretRef } from './schema';
 
 export type { Role, SecretRef } from './schema';
-export type ProductId = 'api7-ee-2.13' | 'apisix-3';
+import type { ProductId } from '../products/types';
+
+export type { ProductId } from '../products/types';
 
 /** The logical secrets a deploy may need; rendered into files only inside activities. */
 export type SecretName = 'etcd_password' | 'dashboard_secret' | 'admin_password';

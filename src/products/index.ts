@@ -1,7 +1,6 @@
-import type { ProductId } from '../inventory/model';
 import { api7Ee213 } from './api7-ee-2.13';
 import { apisix3 } from './apisix-3';
-import type { ProductProfile } from './types';
+import type { ProductId, ProductProfile } from './types';
 
 export * from './types';
 

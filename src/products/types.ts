@@ -1,7 +1,8 @@
 // What a product (API7 EE 2.13, Apache APISIX 3) looks like to the tool: its packages, config files,
 // ports, health checks and route API. Everything product-specific lives behind this interface, one
 // module per product; the rest of the tool never names a product's file or port directly.
-import type { ProductId } from '../inventory/model';
+/** The products the tool knows; an inventory names one. Defined here, below the inventory, which validates against each product's facts. */
+export type ProductId = 'api7-ee-2.13' | 'apisix-3';
 
 export interface HttpRequestSpec {
   method: 'GET' | 'PUT' | 'POST' | 'DELETE';
