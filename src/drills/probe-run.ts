@@ -8,6 +8,7 @@ import { Agent } from 'node:http';
 import { sleep } from '../reconcile/context';
 import { DashboardClient, http, looksLikeUpstream, type HttpResult } from '../reconcile/http';
 import { probeRoute } from '../reconcile/verify';
+import { addHttpRoutes } from '../remote/ssh';
 import type { ProbeName, Sample, StopConditionRecord, StopFired } from './journal';
 import type { ProbePlan as BasePlan } from './probes';
 import { measurePropagation, type PropagationPlan } from './propagation';
@@ -120,6 +121,7 @@ async function probers(plan: BasePlan, agent: Agent): Promise<Prober[]> {
 
 /** Runs the probes until the drill says stop (or the safety deadline); returns the last report. */
 export async function probeScenario(key: string, plan: ScenarioProbePlan, hooks: ScenarioProbeHooks): Promise<ProbeReport> {
+  addHttpRoutes(plan.routes);
   const startedAt = Date.now();
   let seq = 0;
   const base = () => ({ key, attempt: hooks.attempt, seq: ++seq, startedAt });

@@ -159,7 +159,7 @@ export const SCENARIOS: Record<ScenarioId, Scenario> = {
   },
 };
 
-export const DEFAULT_SCENARIOS: ScenarioId[] = ['dp-node-loss', 'cp-node-loss', 'etcd-member-loss', 'gateway-restart-during-etcd-degradation'];
+export const DEFAULT_SCENARIOS: ScenarioId[] = ['config-propagation', 'dp-node-loss', 'cp-node-loss', 'etcd-member-loss', 'gateway-restart-during-etcd-degradation'];
 
 /** A scenario that breaks nothing (a measured quiet period): no victim, no fault, no rollback. */
 export const isQuiet = (s: Scenario): boolean => s.fault === 'none';
