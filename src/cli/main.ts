@@ -79,6 +79,7 @@ export function buildProgram(run: (p: Promise<number> | number) => void): Comman
     program
       .command('worker')
       .description('run a worker (activities + workflows) until interrupted')
+      .option('--metrics <address:port>', 'serve Prometheus metrics (the Temporal SDK\'s and api7-ha\'s: drill verdicts, outages, deploy durations) on http://ADDRESS/metrics; also $API7HA_METRICS')
       .option('--fault-driver <module>', 'load a host-fault driver module (the lab\'s: dist/lab/fault-driver.js); repeatable, also $API7_HA_FAULT_DRIVERS', (v: string, all: string[]) => [...all, v], [] as string[]),
   ).action((opts: Record<string, unknown>) => run(workerCommand(opts)));
   program
