@@ -431,7 +431,7 @@ void describe('haproxy configuration for fast failover', () => {
 
   void it('retries a failed request on another backend (retries + option redispatch) with a 1 s connect timeout', () => {
     const defaults = sectionOf('defaults');
-    for (const l of ['  mode http', '  timeout connect 1s', '  retries 3', '  option redispatch 1', '  retry-on conn-failure empty-response']) assert.ok(defaults.includes(l), l);
+    for (const l of ['  mode http', '  timeout connect 500ms', '  option http-server-close', '  retries 3', '  option redispatch 1', '  retry-on conn-failure empty-response response-timeout']) assert.ok(defaults.includes(l), l);
   });
 
   void it('serves stats and Prometheus metrics on the stats port', () => {
