@@ -32,6 +32,12 @@ export const METRICS = {
   backupFailed: { name: 'api7ha_backup_last_failed', type: 'gauge', help: '1 if the last backup of the cluster failed', labels: ['cluster'] },
 } as const satisfies Record<string, MetricDef>;
 
+/**
+ * The Temporal SDK's own metrics the dashboard reads (the worker's runtime telemetry, prefixed
+ * temporal_); the lab test checks they are on the worker's endpoint.
+ */
+export const SDK_METRICS = ['temporal_activity_execution_latency', 'temporal_workflow_task_execution_latency'] as const;
+
 export const DEPLOY_DURATION_BUCKETS_S = [5, 10, 20, 30, 60, 120, 300, 600, 1800, 3600];
 
 export const VERDICTS = ['passed', 'failed', 'refused', 'cancelled', 'interrupted'] as const;

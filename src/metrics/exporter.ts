@@ -1,9 +1,10 @@
 // The worker's metrics: the Temporal SDK's runtime telemetry and api7-ha's own gauges on one
 // Prometheus endpoint, served by the SDK's core (Runtime.install telemetryOptions). api7-ha's are set
-// through the runtime's metric meter by the recordMetrics activity (at the end of a drill, deploy or
-// backup) and by the probes (a fault holding), and once at start from Temporal visibility, so a
-// restarted worker does not forget the last drill of each cluster. With several workers, each
-// reports what it ran: aggregate with max by (cluster) (the Grafana dashboard does).
+// through the runtime's metric meter by the recordMetrics activity (at the end of a drill; deploy and
+// backup records have their shape here) and by the probes (a fault holding). A restarted worker
+// starts empty until the next run: Prometheus keeps the history, and `api7-ha drills` reads it from
+// Temporal visibility. With several workers, each reports what it ran: aggregate with max by
+// (cluster) (the Grafana dashboard does).
 import { Runtime, type RuntimeOptions } from '@temporalio/worker';
 import type { MetricGauge, MetricHistogram, MetricMeter } from '@temporalio/common';
 import { DEPLOY_DURATION_BUCKETS_S, METRICS, VERDICTS, type MetricDef, type MetricsRecord } from './definitions';
