@@ -51,7 +51,7 @@ export function buildProgram(run: (p: Promise<number> | number) => void): Comman
       .command('drill')
       .description('run an HA drill: steady state, probes, fault, rollback, recovery, measured (default: dp-node-loss, cp-node-loss, etcd-member-loss, gateway-restart-during-etcd-degradation)')
       .requiredOption('-i, --inventory <path>', 'inventory YAML')
-      .option('--scenarios <list>', 'comma-separated: dp-node-loss, cp-node-loss, etcd-member-loss, etcd-leader-loss, gateway-restart-during-etcd-degradation, host-loss, etcd-partition')
+      .option('--scenarios <list>', 'comma-separated: config-propagation, dp-node-loss, cp-node-loss, etcd-member-loss, etcd-leader-loss, gateway-restart-during-etcd-degradation, host-loss, etcd-partition')
       .option('--victim <host>', 'the host to take (default: rotate across runs)')
       .option('--wait', 'follow the drill and print the summary (exit 1 unless every scenario passed)')
       .option('--json', 'print the journal as JSON'),
