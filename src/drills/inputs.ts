@@ -217,7 +217,13 @@ export function stopPlan(d: DrillContext, s: Scenario, victim: HostSpec | undefi
   const members = etcdMembers(d.spec);
   const losesEtcd = s.fault === 'etcd-stop' || (whole && victim.roles.includes('etcd'));
   const etcd = losesEtcd
-    ? { members: members.filter((h) => h.name !== victim.name).map((h) => ({ name: h.name, check: victimCheck(d, { ...s, victim: 'etcd-any' }, h) })), quorum: Math.floor(members.length / 2) + 1 }
+    ? {
+        members: members.filter((h) => h.name !== victim.name).map((h) => ({ name: h.name, check: victimCheck(d, { ...s, victim: 'etcd-any' }, h) })),
+        quorum: Math.floor(members.length / 2) + 1,
+        // Below quorum for longer than the election window the scenario allows (CP writes back within
+        // etcd_cp_write_recovery_ms): an election in progress is not a lost quorum.
+        consecutive: Math.max(2, Math.ceil(t.etcdCpWriteRecoveryMs / 250)),
+      }
     : undefined;
   const outside = d.spec.drills.stopConditions ?? [];
   return {

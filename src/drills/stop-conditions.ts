@@ -42,8 +42,11 @@ export interface StopPlan {
   budgets: ProbeBudget[];
   /** The hosts doing the victim's job (other gateways, other dashboards), checked directly. */
   peers: { host: string; what: string; check: VictimCheck }[];
-  /** etcd: every member's /health; fewer healthy than the quorum fires. */
-  etcd?: { members: { name: string; check: VictimCheck }[]; quorum: number };
+  /**
+   * etcd: every member's /health; fewer healthy than the quorum for `consecutive` checks in a row
+   * fires (an election makes members report unhealthy for a second or two: that is not quorum loss).
+   */
+  etcd?: { members: { name: string; check: VictimCheck }[]; quorum: number; consecutive: number };
   http: HttpStopCondition[];
   prometheus: PrometheusStopCondition[];
   /** How often the checks run while the fault holds (ms). */
@@ -180,7 +183,7 @@ export class StopWatcher {
         return healthy.length >= quorum
           ? { ok: true, detail: `${healthy.length} of ${members.length} healthy` }
           : { ok: false, detail: `etcd lost quorum: ${healthy.length} of ${members.length} members healthy (${healthy.join(', ') || 'none'}), ${quorum} needed` };
-      }, plan.consecutive);
+      }, plan.etcd.consecutive);
     }
     for (const c of plan.http) add(c.name, 'http', () => httpCondition(c), c.consecutive);
     for (const c of plan.prometheus) add(c.name, 'prometheus', () => prometheusCondition(c), 1);
