@@ -3,7 +3,7 @@
 # skips what is already there. Prints what it installs. Safe to run again and again.
 #   Debian packages  docker.io docker-compose openssh-server etcd-server etcd-client busybox-static
 #                    iproute2 haproxy sudo (the lab's hosts, engines and images), python3-venv if
-#                    needed, chromium (report tests)
+#                    needed, chromium (report tests), prometheus (stop conditions, worker metrics)
 #   Go >= 1.22       the one on PATH or in /usr/local/go; else Go's toolchain module from the Go
 #                    module proxy into .data/tools/go (builds the lab's stand-ins)
 #   Go tools         docker compose v2 and etcd 3.5 from the Go module proxy (scripts/tools/*.sh)
@@ -37,6 +37,7 @@ want=(docker.io docker-compose openssh-server etcd-server etcd-client busybox-st
 want+=(nginx-light dbus python3-firewall python3-nftables python3-dbus python3-gi)
 [ "${API7HA_WITH_CHROMIUM:-1}" = 1 ] && want+=(chromium)
 want+=(postgresql)   # the production-shaped Temporal cluster's database (PostgreSQL 15)
+want+=(prometheus)   # drills' Prometheus stop conditions and the worker's metrics, scraped for real in lab tests
 missing=()
 for p in "${want[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

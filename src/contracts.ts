@@ -2,6 +2,8 @@
 // task queue, the workflow IDs, and the queries and signals (Temporal's defineQuery/defineSignal,
 // which are plain values outside a workflow too). Bundle-safe: workflows import it.
 import { defineQuery, defineSignal } from '@temporalio/workflow';
+import type { LiveProbe } from './drills/feed';
+import type { ProbeReport } from './drills/probe-run';
 
 export const TASK_QUEUE = 'api7-ha';
 
@@ -25,8 +27,25 @@ export interface LockHolder {
 
 /** What the drill tells its probes while they run. */
 export interface DrillControl {
-  /** Scenario ids whose probes should stop now. */
+  /** Scenario runs (ids, or run keys) whose probes should stop now. */
   stopProbes: string[];
+  /** Scenario runs whose fault holds now, since when (epoch ms): their stop conditions are watched. */
+  holding?: Record<string, number>;
+}
+
+/** What a running drill shows in `watch`: the scenario's current action and live probe counts. */
+export interface DrillLive {
+  scenario: string;
+  /** baseline, injecting, holding, rolling back, recovering, after, steady state, measuring. */
+  action: string;
+  since: number;
+  probes: LiveProbe[];
+  /** Gateways' propagation so far: versions served, the slowest so far (ms), stale versions. */
+  propagation?: { gateway: string; served: number; maxMs?: number; stale: number }[];
+  /** Set once a stop condition fired. */
+  stopped?: string;
+  /** The run was interrupted (a worker restart) and is being run again. */
+  rerun?: boolean;
 }
 
 export type Status = 'pending' | 'running' | 'done' | 'failed' | 'skipped';
@@ -61,6 +80,8 @@ export interface RunProgress {
   endedAt?: number;
   steps: StepProgress[];
   error?: string;
+  /** Drills: what the running scenario is doing now. */
+  live?: DrillLive;
 }
 
 /** Every run's step tree (`watch`, `status`). */
@@ -71,3 +92,5 @@ export const holderQuery = defineQuery<LockHolder>('holder');
 export const releaseSignal = defineSignal('release');
 /** Read by the probes activity: stop when the drill lists its scenario. */
 export const drillControlQuery = defineQuery<DrillControl>('drillControl');
+/** Sent by the probes activity about every second: the samples since the last report, a stop condition that fired. */
+export const probeReportSignal = defineSignal<[ProbeReport]>('probeReport');

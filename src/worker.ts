@@ -9,6 +9,7 @@ import { FaultDrivers, driverModulesFromEnv } from './drills/drivers';
 import { createClient, SettingsError, connectionOptions, unreachable, type TemporalSettings } from './client';
 import { workerDataConverter } from './codec';
 import { routeHttpThrough, SshPool } from './remote/ssh';
+import { activityLog } from './activities/log';
 
 /**
  * Bundles prepared at build time (scripts/bundle-workflows) start the worker in well under a second.
@@ -85,6 +86,7 @@ export async function createWorker(s: TemporalSettings, opts: { pool?: SshPool; 
     ...(dataConverter ? { dataConverter } : {}),
     ...(buildId ? { buildId } : {}),
     activities: createActivities({ pool, faultDrivers, client: getClient }),
+    interceptors: { activity: [activityLog()] },
     // Give running activities time to notice cancellation and stop cleanly on SIGTERM.
     shutdownGraceTime: '10s',
     // A workflow's next task goes to the queue of the worker that ran its last one; when that worker

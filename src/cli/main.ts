@@ -51,7 +51,7 @@ export function buildProgram(run: (p: Promise<number> | number) => void): Comman
       .command('drill')
       .description('run an HA drill: steady state, probes, fault, rollback, recovery, measured (default: dp-node-loss, cp-node-loss, etcd-member-loss, gateway-restart-during-etcd-degradation)')
       .requiredOption('-i, --inventory <path>', 'inventory YAML')
-      .option('--scenarios <list>', 'comma-separated: dp-node-loss, cp-node-loss, etcd-member-loss, etcd-leader-loss, gateway-restart-during-etcd-degradation, host-loss, etcd-partition')
+      .option('--scenarios <list>', 'comma-separated: config-propagation, dp-node-loss, cp-node-loss, etcd-member-loss, etcd-leader-loss, gateway-restart-during-etcd-degradation, host-loss, etcd-partition')
       .option('--victim <host>', 'the host to take (default: rotate across runs)')
       .option('--wait', 'follow the drill and print the summary (exit 1 unless every scenario passed)')
       .option('--json', 'print the journal as JSON'),
@@ -79,6 +79,7 @@ export function buildProgram(run: (p: Promise<number> | number) => void): Comman
     program
       .command('worker')
       .description('run a worker (activities + workflows) until interrupted')
+      .option('--metrics <address:port>', 'serve Prometheus metrics (the Temporal SDK\'s and api7-ha\'s: drill verdicts, outages, deploy durations) on http://ADDRESS/metrics; also $API7HA_METRICS')
       .option('--fault-driver <module>', 'load a host-fault driver module (the lab\'s: dist/lab/fault-driver.js); repeatable, also $API7_HA_FAULT_DRIVERS', (v: string, all: string[]) => [...all, v], [] as string[]),
   ).action((opts: Record<string, unknown>) => run(workerCommand(opts)));
   program

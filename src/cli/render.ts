@@ -14,6 +14,7 @@ export function renderProgress(p: RunProgress, children: Record<string, RunProgr
     const d = s.startedAt ? secs((s.endedAt ?? now) - s.startedAt) : '';
     lines.push(`  ${ICON[s.status]} ${s.title}${d ? `  [${d}]` : ''}${s.summary ? `  — ${s.summary}` : ''}`);
     if (s.error && s.status === 'failed') lines.push(`      error: ${s.error.split('\n').join('\n      ')}`);
+    if (p.live && p.live.scenario === s.name && s.status === 'running') lines.push(...renderLive(p.live, now));
     const hosts = Object.entries(s.hosts);
     if (s.status === 'running' || s.status === 'failed' || hosts.some(([, h]) => h.status === 'failed')) {
       for (const [name, h] of hosts) {
@@ -31,6 +32,14 @@ export function renderProgress(p: RunProgress, children: Record<string, RunProgr
     }
   }
   return lines.join('\n');
+}
+
+/** A drill's running scenario: what it does now, and each probe's figures so far. */
+export function renderLive(l: NonNullable<RunProgress['live']>, now = Date.now()): string[] {
+  const out = [`      now: ${l.action} (${secs(now - l.since)})${l.rerun ? '  [re-run after an interruption]' : ''}${l.stopped ? `  STOPPED by ${l.stopped}` : ''}`];
+  for (const p of l.probes) out.push(`      ${p.name.padEnd(6)} ${p.requests} requests, ${p.failures} failed, longest outage ${p.longestOutageMs} ms`);
+  for (const g of l.propagation ?? []) out.push(`      config → ${g.gateway}: ${g.served} versions served${g.maxMs !== undefined ? `, slowest ${Math.round(g.maxMs)} ms` : ''}${g.stale ? `, ${g.stale} STALE` : ''}`);
+  return out;
 }
 
 export function renderDeployResult(r: DeployResult): string {

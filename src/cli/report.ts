@@ -5,6 +5,7 @@ import { WorkflowNotFoundError } from '@temporalio/client';
 import { createClient } from '../client';
 import type { DrillJournal } from '../drills/journal';
 import { renderReport } from '../report/html';
+import { pastDrills } from './drills';
 import { clusterLock } from '../workflows/cluster-lock';
 import { deployCluster } from '../workflows/deploy-cluster';
 import { failoverVerification } from '../workflows/failover-verification';
@@ -44,7 +45,10 @@ export async function reportCommand(id: string, flags: { output?: string; addres
     throw new InputError(`${id} is ${what}, not a drill or a deploy: report takes a drill's ID (list them with \`api7-ha drills -c CLUSTER\`) or a deploy's`);
   }
   const out = resolve(flags.output ?? `${journal.workflowId}.html`);
-  writeFileSync(out, renderReport(journal));
+  // The history strip: the cluster's last drills from visibility (a report of an old drill shows the
+  // nights around it as listed now; missing visibility only drops the strip).
+  const history = await pastDrills(client, journal.cluster, 30).catch(() => []);
+  writeFileSync(out, renderReport(journal, { history: history.map((h) => ({ workflowId: h.workflowId, start: h.start, ...(h.memo ? { verdict: h.memo.verdict, score: h.memo.score } : {}) })) }));
   process.stdout.write(`${out}\n`);
   return 0;
 }

@@ -58,7 +58,9 @@ export async function watchCommand(id: string, flags: Flags): Promise<number> {
   process.stderr.write(`Temporal UI: ${workflowUrl(settings, id, desc.runId)}\n`);
   await follow(client, handle, { tty: process.stdout.isTTY === true });
   try {
-    await handle.result();
+    const result: unknown = await handle.result();
+    // A drill ends with the same summary table as `drill --wait`.
+    if (result && typeof result === 'object' && 'scenarios' in result) process.stdout.write(`${summaryTable(result as DrillJournal)}\n`);
     return 0;
   } catch (e) {
     if (e instanceof WorkflowFailedError) {

@@ -40,6 +40,8 @@ function backend(name: string, pool: LbPool, input: HaproxyInput): string[] {
     '  balance roundrobin',
     `  option httpchk GET ${pool.health.path}`,
     `  http-check expect status ${pool.health.expect}`,
+    // A POST or PATCH that reached a backend may have been applied: never sent twice.
+    '  http-request disable-l7-retry if METH_POST || { method PATCH }',
     `  default-server inter ${inter} fastinter ${inter} downinter ${inter} fall ${input.fall} rise ${input.rise} on-marked-down shutdown-sessions`,
     ...pool.backends.map((b) => `  server ${b.name} ${b.address}:${b.port} check${pool.health.port !== b.port ? ` port ${pool.health.port}` : ''}`),
   ];
@@ -60,15 +62,24 @@ export function renderConfig(input: HaproxyInput): string {
     '  option httplog',
     '  option dontlognull',
     '  option forwardfor',
-    '  timeout connect 1s',
+    // A powered-off host answers nothing: a connection to it waits for the connect timeout, then is
+    // retried on another backend. 500 ms is ~100 round trips of a data centre network, and bounds the
+    // extra latency a request sees while a lost host is still in rotation (fall x inter).
+    '  timeout connect 500ms',
     '  timeout client 60s',
     '  timeout server 60s',
     '  timeout queue 5s',
-    // Layer-7 retries: a request that finds a backend gone (connection refused or closed without an
-    // answer) is sent again, to another backend (redispatch), before the client sees an error.
+    // A fresh backend connection per request (the client side keeps its keep-alive): a request is
+    // never written into an idle connection to a host that has gone away, where it would hang until
+    // the backend is marked down and its sessions shut. Costs one LAN handshake per request.
+    '  option http-server-close',
+    // Layer-7 retries: a request that finds a backend gone (connection refused or timed out, closed
+    // without an answer) is sent again, to another backend (redispatch), before the client sees an
+    // error. Non-idempotent requests (POST, PATCH) are retried only when they never reached a backend
+    // (a connection failure), see disable-l7-retry in each backend.
     '  retries 3',
     '  option redispatch 1',
-    '  retry-on conn-failure empty-response',
+    '  retry-on conn-failure empty-response response-timeout',
     '',
     'frontend control_plane',
     `  bind :${input.controlPlane.port}`,

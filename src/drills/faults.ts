@@ -67,6 +67,9 @@ export async function injectFault(tools: FaultTools, ctx: Omit<StepContext, 'exe
     case 'disconnect':
       detail = await hostFault(tools, f, f.kind, ctx.signal);
       break;
+    case 'none':
+      detail = 'nothing (a quiet period)';
+      break;
   }
   return { startedAt, endedAt: Date.now(), detail };
 }
@@ -91,6 +94,9 @@ export async function rollbackFault(tools: FaultTools, ctx: Omit<StepContext, 'e
       break;
     case 'disconnect':
       detail = await hostFault(tools, f, 'reconnect', ctx.signal);
+      break;
+    case 'none':
+      detail = 'nothing to undo';
       break;
   }
   return { startedAt, endedAt: Date.now(), detail };

@@ -7,7 +7,9 @@ import { apiTarget, componentStep, endpointsOf, probeSettings, quorumCheckInput,
 import type { ProductFacts } from '../products/types';
 import { httpRoutes, type HttpRoute } from '../remote/routes';
 import type { Victim } from './journal';
-import { isHostFault, pickVictim, type Scenario } from './scenarios';
+import { isHostFault, isQuiet, pickVictim, type Scenario } from './scenarios';
+import type { PropagationPlan } from './propagation';
+import type { ProbeBudget, StopPlan } from './stop-conditions';
 
 export interface DrillContext {
   spec: ClusterSpec;
@@ -67,6 +69,8 @@ export function candidates(s: Scenario, spec: ClusterSpec, etcd: EtcdView): Host
       const lbs = new Set(loadBalancerHosts(spec).map((h) => h.name));
       return spec.hosts.filter((h) => !lbs.has(h.name));
     }
+    case 'none':
+      return [];
   }
 }
 
@@ -93,6 +97,8 @@ export function faultTarget(d: DrillContext, s: Scenario, h: HostSpec): FaultTar
     case 'power-off':
     case 'disconnect':
       return { ...base, ...(d.spec.drills.hostFaultDriver ? { driver: d.spec.drills.hostFaultDriver } : {}) };
+    case 'none':
+      return base;
   }
 }
 
@@ -148,7 +154,7 @@ function victimCheck(d: DrillContext, s: Scenario, h: HostSpec): VictimCheck {
   };
 }
 
-export function probePlan(d: DrillContext, s: Scenario, h: HostSpec, maxDurationS: number): ProbePlan {
+export function probePlan(d: DrillContext, s: Scenario, h: HostSpec | undefined, maxDurationS: number): ProbePlan {
   const e = endpointsOf(d.spec);
   const p = probeSettings(d.spec);
   return {
@@ -157,6 +163,77 @@ export function probePlan(d: DrillContext, s: Scenario, h: HostSpec, maxDuration
     maxDurationS,
     ...(s.probes.includes('dp') ? { dp: { url: e.dataPlane, host: p.host, path: p.path, expectStatus: p.expectStatus } } : {}),
     ...(s.probes.includes('cp') ? { cp: { api: apiTarget(d.spec, e.controlPlane), probe: p } } : {}),
-    victim: victimCheck(d, s, h),
+    ...(h ? { victim: victimCheck(d, s, h) } : {}),
+  };
+}
+
+/** The canary route's ID: one route, rewritten for the whole scenario, deleted at its end. */
+export const CANARY_ROUTE_ID = 'api7-ha-canary';
+
+/**
+ * Config propagation during a scenario: every gateway that keeps running is asked for each new version
+ * of the canary route (not the victim host gone whole, not the gateway the scenario restarts).
+ */
+export function propagationPlan(d: DrillContext, s: Scenario, victim: HostSpec | undefined, nonce: string): PropagationPlan | undefined {
+  if (!s.probes.includes('propagation')) return undefined;
+  const restarted = s.during.includes('restart-gateway') ? gatewayToRestart(d, victim?.name ?? '').target.host : undefined;
+  const gateways = (victim ? reachableGateways(d, s, victim.name) : dataPlaneHosts(d.spec).map((h) => ({ host: h.name, url: gatewayUrl(d, h) }))).filter((g) => g.host !== restarted);
+  const t = d.spec.drills.thresholds;
+  return {
+    api: apiTarget(d.spec, endpointsOf(d.spec).controlPlane),
+    probe: probeSettings(d.spec),
+    routeId: CANARY_ROUTE_ID,
+    nonce,
+    gateways,
+    intervalMs: 1000,
+    staleMs: t.propagationStaleMs ?? 5000,
+  };
+}
+
+/**
+ * What aborts the fault while it holds: the probes over the scenario's own budget (its hypotheses'
+ * thresholds: past them the scenario has failed, and customers are failing), the victim's peers
+ * unhealthy (the hosts doing its job), etcd below quorum, and the inventory's own conditions.
+ */
+export function stopPlan(d: DrillContext, s: Scenario, victim: HostSpec | undefined): StopPlan | undefined {
+  if (isQuiet(s) || !victim) return undefined;
+  const t = d.spec.drills.thresholds;
+  const budgets: ProbeBudget[] = [];
+  for (const h of s.hypotheses) {
+    const limit = h.threshold ? t[h.threshold] : undefined;
+    if (limit === undefined) continue;
+    if (h.metric === 'dp.longestOutageMs' && s.probes.includes('dp')) budgets.push({ probe: 'dp', maxOutageMs: limit });
+    if (h.metric === 'cp.longestOutageMs' && s.probes.includes('cp')) budgets.push({ probe: 'cp', maxOutageMs: limit });
+    if (h.metric === 'dp.failuresDuringFault' && s.probes.includes('dp')) budgets.push({ probe: 'dp', maxFailures: limit });
+  }
+  // The peers: the same role on the other hosts (the one gateway the scenario restarts is expected down).
+  const restarted = s.during.includes('restart-gateway') ? gatewayToRestart(d, victim.name).target.host : undefined;
+  const peers: StopPlan['peers'] = [];
+  const whole = isHostFault(s.fault);
+  if (s.victim === 'data_plane' || (whole && victim.roles.includes('data_plane')))
+    for (const h of dataPlaneHosts(d.spec).filter((x) => x.name !== victim.name && x.name !== restarted)) peers.push({ host: h.name, what: 'gateway', check: victimCheck(d, { ...s, victim: 'data_plane' }, h) });
+  if (s.victim === 'control_plane' || (whole && victim.roles.includes('control_plane')))
+    for (const h of controlPlaneHosts(d.spec).filter((x) => x.name !== victim.name)) peers.push({ host: h.name, what: 'dashboard', check: victimCheck(d, { ...s, victim: 'control_plane' }, h) });
+  const members = etcdMembers(d.spec);
+  const losesEtcd = s.fault === 'etcd-stop' || (whole && victim.roles.includes('etcd'));
+  const etcd = losesEtcd
+    ? {
+        members: members.filter((h) => h.name !== victim.name).map((h) => ({ name: h.name, check: victimCheck(d, { ...s, victim: 'etcd-any' }, h) })),
+        quorum: Math.floor(members.length / 2) + 1,
+        // Below quorum for longer than the election window the scenario allows (CP writes back within
+        // etcd_cp_write_recovery_ms): an election in progress is not a lost quorum.
+        consecutive: Math.max(2, Math.ceil(t.etcdCpWriteRecoveryMs / 250)),
+      }
+    : undefined;
+  const outside = d.spec.drills.stopConditions ?? [];
+  return {
+    budgets,
+    peers,
+    ...(etcd ? { etcd } : {}),
+    http: outside.flatMap((c) => ('http' in c ? [{ name: c.name, ...c.http }] : [])),
+    prometheus: outside.flatMap((c) => ('prometheus' in c ? [{ name: c.name, ...c.prometheus }] : [])),
+    // Four times a second: a fired condition is seen within 250 ms (the abort's target is under 1 s).
+    pollMs: 250,
+    consecutive: 2,
   };
 }

@@ -1,6 +1,6 @@
 // Metrics from probe samples and the hypotheses' verdicts. Pure and deterministic: the workflow
 // computes them, tests pin them, the report only reads them.
-import type { DrillThresholds, HypothesisResult, JournalAction, LatencyStats, ProbeMetrics, ProbeSeries, Sample, ScenarioJournal, ScenarioMetrics } from './journal';
+import type { DrillThresholds, Gap, HypothesisResult, JournalAction, LatencyStats, ProbeMetrics, ProbeSeries, PropagationMetrics, PropagationSeries, Sample, ScenarioJournal, ScenarioMetrics } from './journal';
 import type { DuringAction, HypothesisSpec, Scenario } from './scenarios';
 
 export interface Window {
@@ -30,22 +30,29 @@ function latency(samples: [number, number, number][], s: ProbeSeries): LatencySt
  * success, so a single blip at 20 req/s reads ~50 ms. The journal and the report's charts both use
  * this one definition (samples in send order), so they cannot disagree.
  */
-export function longestOutage(samples: readonly Sample[], isOk: (status: number) => boolean): { ms: number; from?: number } {
+export function longestOutage(samples: readonly Sample[], isOk: (status: number) => boolean, gaps: readonly Gap[] = []): { ms: number; from?: number } {
   let best: { ms: number; from?: number } = { ms: 0 };
   let start: number | undefined;
+  let prev: number | undefined;
+  // A gap (nothing measured) ends a run as the end of the series does: it is never counted as outage.
+  const closeAt = (end: number) => {
+    if (start !== undefined && end - start + 1 > best.ms) best = { ms: end - start + 1, from: start };
+    start = undefined;
+  };
   for (const [t, status] of samples) {
+    if (start !== undefined && prev !== undefined && gaps.some((g) => g.from >= prev! && g.from < t)) closeAt(prev);
     if (!isOk(status)) start ??= t;
     else if (start !== undefined) {
       if (t - start > best.ms) best = { ms: t - start, from: start };
       start = undefined;
     }
+    prev = t;
   }
-  const last = samples[samples.length - 1];
-  if (start !== undefined && last && last[0] - start + 1 > best.ms) best = { ms: last[0] - start + 1, from: start };
+  if (prev !== undefined) closeAt(prev);
   return best;
 }
 
-export const longestOutageMs = (s: ProbeSeries): number => longestOutage(s.samples, (st) => isOk(s, st)).ms;
+export const longestOutageMs = (s: ProbeSeries): number => longestOutage(s.samples, (st) => isOk(s, st), s.gaps).ms;
 
 export function probeMetrics(s: ProbeSeries, fault: Window | undefined): ProbeMetrics {
   const abs = (t: number) => s.startedAt + t;
@@ -79,9 +86,28 @@ export function writeRecoveryMs(s: ProbeSeries, fault: Window): number {
   return next ? s.startedAt + next[0] - fault.start : fault.end - fault.start;
 }
 
-export function scenarioMetrics(probes: ProbeSeries[], actions: JournalAction[], fault: Window | undefined): ScenarioMetrics {
+/** Per gateway: latencies of the versions it served, and how many it never served within the stale limit. */
+export function propagationMetrics(series: PropagationSeries[]): Record<string, PropagationMetrics> {
+  const out: Record<string, PropagationMetrics> = {};
+  for (const g of series) {
+    const served = g.samples.filter(([, st]) => st === 200).map(([, , ms]) => ms).sort((a, b) => a - b);
+    const p50 = percentile(served, 50);
+    const p99 = percentile(served, 99);
+    out[g.gateway] = {
+      count: served.length,
+      ...(p50 !== undefined ? { p50 } : {}),
+      ...(p99 !== undefined ? { p99 } : {}),
+      ...(served.length ? { maxMs: served[served.length - 1]! } : {}),
+      stale: g.samples.filter(([, st]) => st !== 200).length,
+    };
+  }
+  return out;
+}
+
+export function scenarioMetrics(probes: ProbeSeries[], actions: JournalAction[], fault: Window | undefined, propagation: PropagationSeries[] = []): ScenarioMetrics {
   const metrics: ScenarioMetrics = { probes: {} };
   for (const p of probes) metrics.probes[p.name] = probeMetrics(p, fault);
+  if (propagation.length) metrics.propagation = propagationMetrics(propagation);
   if (fault) {
     const candidates = probes.map((p) => firstFailureAfter(p, fault.start)).filter((x): x is number => x !== undefined);
     if (candidates.length) metrics.detectMs = Math.min(...candidates);
@@ -110,6 +136,32 @@ function judge(spec: HypothesisSpec, m: ScenarioMetrics, actions: JournalAction[
       return within(m.probes.dp?.failuresDuringFault, ' failed requests');
     case 'cpWriteRecoveryMs':
       return within(m.cpWriteRecoveryMs, ' ms');
+    case 'propagation.p99Ms': {
+      const per = Object.entries(m.propagation ?? {});
+      const measured = per.filter(([, g]) => g.p99 !== undefined);
+      if (!per.length || measured.length < per.length)
+        return { ...base, ok: false, observed: per.length ? `no version served by ${per.filter(([, g]) => g.p99 === undefined).map(([h]) => h).join(', ')}` : 'not measured', ...(limit !== undefined ? { threshold: `<= ${limit} ms` } : {}) };
+      const worst = Math.max(...measured.map(([, g]) => g.p99!));
+      return {
+        ...base,
+        ok: limit === undefined || worst <= limit,
+        observed: `p99 ${measured.map(([h, g]) => `${h} ${g.p99} ms`).join(', ')}`,
+        ...(limit !== undefined ? { threshold: `<= ${limit} ms` } : {}),
+      };
+    }
+    case 'propagation.stale': {
+      const per = Object.entries(m.propagation ?? {});
+      if (!per.length) return { ...base, ok: false, observed: 'not measured' };
+      const stale = per.filter(([, g]) => g.stale > 0 || g.count === 0);
+      return {
+        ...base,
+        ok: stale.length === 0,
+        observed: stale.length
+          ? `stopped receiving changes: ${stale.map(([h, g]) => `${h} (${g.stale} version${g.stale === 1 ? '' : 's'} never served${g.count === 0 ? ', none served' : ''})`).join(', ')}`
+          : `every gateway served every version (${per.map(([h, g]) => `${h} ${g.count}`).join(', ')})`,
+        ...(t.propagationStaleMs !== undefined ? { threshold: `served within ${t.propagationStaleMs} ms` } : {}),
+      };
+    }
     case 'recovered': {
       const r = actions.find((a) => a.kind === 'recovery');
       return { ...base, ok: r?.ok ?? false, observed: r ? r.detail : 'no recovery recorded' };
@@ -125,13 +177,15 @@ function judge(spec: HypothesisSpec, m: ScenarioMetrics, actions: JournalAction[
 export const RECOVERS: HypothesisSpec = { id: 'recovers', text: 'After the rollback the victim is healthy and back in rotation within the recovery deadline', metric: 'recovered' };
 
 export function judgeHypotheses(s: Scenario, m: ScenarioMetrics, actions: JournalAction[], t: DrillThresholds): HypothesisResult[] {
-  const specs = s.hypotheses.some((h) => h.metric === 'recovered') ? s.hypotheses : [...s.hypotheses, RECOVERS];
+  // A quiet period has nothing to recover from.
+  const specs = s.hypotheses.some((h) => h.metric === 'recovered') || s.fault === 'none' ? s.hypotheses : [...s.hypotheses, RECOVERS];
   return specs.map((h) => judge(h, m, actions, t));
 }
 
 /** The resilience score: the share of hypotheses that held, over every scenario that ran (0-100). */
 export function resilienceScore(scenarios: Pick<ScenarioJournal, 'hypotheses' | 'status'>[]): number {
-  const ran = scenarios.filter((s) => s.status !== 'refused');
+  // An interrupted scenario says nothing about the estate (api7-ha stopped measuring): not scored.
+  const ran = scenarios.filter((s) => s.status !== 'refused' && s.status !== 'interrupted');
   const all = ran.flatMap((s) => s.hypotheses);
   const failedWithout = ran.filter((s) => s.hypotheses.length === 0 && s.status !== 'passed').length;
   const total = all.length + failedWithout;

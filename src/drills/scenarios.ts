@@ -10,9 +10,11 @@ export type FaultKind =
   /** The whole host powers off (a host-fault driver: the lab's, or the inventory's commands). */
   | 'power-off'
   /** The host is cut off the network (a host-fault driver). */
-  | 'disconnect';
+  | 'disconnect'
+  /** Nothing is broken: a quiet period, measured (config-propagation's baseline). */
+  | 'none';
 
-export type VictimRule = 'data_plane' | 'control_plane' | 'etcd-follower' | 'etcd-leader' | 'etcd-any' | 'any-host';
+export type VictimRule = 'data_plane' | 'control_plane' | 'etcd-follower' | 'etcd-leader' | 'etcd-any' | 'any-host' | 'none';
 
 /** Something the drill does while the fault holds, beyond watching. */
 export type DuringAction =
@@ -25,7 +27,7 @@ export interface HypothesisSpec {
   id: string;
   text: string;
   /** The metric it reads and the threshold it compares with. */
-  metric: 'dp.longestOutageMs' | 'cp.longestOutageMs' | 'dp.failuresDuringFault' | 'cpWriteRecoveryMs' | 'action' | 'recovered';
+  metric: 'dp.longestOutageMs' | 'cp.longestOutageMs' | 'dp.failuresDuringFault' | 'cpWriteRecoveryMs' | 'action' | 'recovered' | 'propagation.p99Ms' | 'propagation.stale';
   threshold?: keyof DrillThresholds;
   /** For metric "action": the during-action whose success it is. */
   action?: DuringAction;
@@ -37,8 +39,8 @@ export interface Scenario {
   description: string;
   victim: VictimRule;
   fault: FaultKind;
-  /** Probes through the load balancers besides the victim probe. */
-  probes: ('dp' | 'cp')[];
+  /** Probes through the load balancers besides the victim probe; propagation: the canary route's writes. */
+  probes: ('dp' | 'cp' | 'propagation')[];
   during: DuringAction[];
   hypotheses: HypothesisSpec[];
 }
@@ -46,11 +48,15 @@ export interface Scenario {
 /** Faults that take a whole host (a driver makes them; run only where the inventory allows them). */
 export const isHostFault = (kind: FaultKind): kind is 'power-off' | 'disconnect' => kind === 'power-off' || kind === 'disconnect';
 
+/** Every gateway keeps receiving configuration (APISIX users hit silent stale configuration after etcd trouble). */
+const KEEPS_RECEIVING: HypothesisSpec = { id: 'config-keeps-flowing', text: 'No gateway stops receiving configuration changes', metric: 'propagation.stale' };
+
 /** What losing an etcd member (follower or leader) must not break. */
 const ETCD_LOSS_HYPOTHESES: HypothesisSpec[] = [
   { id: 'dp-no-failure', text: 'Gateways keep serving with no failed request', metric: 'dp.failuresDuringFault', threshold: 'etcdDpMaxFailures' },
   { id: 'cp-writes-recover', text: 'Control plane writes through the LB succeed again within the election window', metric: 'cpWriteRecoveryMs', threshold: 'etcdCpWriteRecoveryMs' },
   { id: 'route-propagates', text: 'A route written during the fault reaches every gateway', metric: 'action', action: 'write-route-reaches-gateways' },
+  KEEPS_RECEIVING,
 ];
 
 export const SCENARIOS: Record<ScenarioId, Scenario> = {
@@ -80,7 +86,7 @@ export const SCENARIOS: Record<ScenarioId, Scenario> = {
     description: 'Stop one etcd member (`docker stop`); gateways keep serving, control plane writes come back within the election window, and a route written during the fault reaches every gateway.',
     victim: 'etcd-follower',
     fault: 'etcd-stop',
-    probes: ['dp', 'cp'],
+    probes: ['dp', 'cp', 'propagation'],
     during: ['write-route-reaches-gateways'],
     hypotheses: ETCD_LOSS_HYPOTHESES,
   },
@@ -90,7 +96,7 @@ export const SCENARIOS: Record<ScenarioId, Scenario> = {
     description: 'Stop the etcd leader; a new leader is elected, gateways keep serving, control plane writes come back within the election window.',
     victim: 'etcd-leader',
     fault: 'etcd-stop',
-    probes: ['dp', 'cp'],
+    probes: ['dp', 'cp', 'propagation'],
     during: ['write-route-reaches-gateways'],
     hypotheses: ETCD_LOSS_HYPOTHESES,
   },
@@ -100,11 +106,12 @@ export const SCENARIOS: Record<ScenarioId, Scenario> = {
     description: 'With one etcd member down, restart a gateway: it must come back and serve (a known APISIX failure mode: "none of the configured etcd works well").',
     victim: 'etcd-follower',
     fault: 'etcd-stop',
-    probes: ['dp'],
+    probes: ['dp', 'propagation'],
     during: ['restart-gateway'],
     hypotheses: [
       { id: 'gateway-restarts', text: 'A gateway restarted during etcd degradation comes back and serves', metric: 'action', action: 'restart-gateway' },
       { id: 'dp-keeps-serving', text: 'The data plane LB keeps answering while that gateway restarts', metric: 'dp.longestOutageMs', threshold: 'dpMaxOutageMs' },
+      { ...KEEPS_RECEIVING, text: 'The gateways not being restarted keep receiving configuration changes' },
     ],
   },
   'host-loss': {
@@ -127,17 +134,35 @@ export const SCENARIOS: Record<ScenarioId, Scenario> = {
     description: 'Disconnect one etcd host; the others keep quorum, gateways keep serving, control plane writes come back within the election window.',
     victim: 'etcd-any',
     fault: 'disconnect',
-    probes: ['dp', 'cp'],
+    probes: ['dp', 'cp', 'propagation'],
     during: ['write-route-reaches-gateways'],
     hypotheses: [
       { id: 'dp-keeps-serving', text: 'The data plane LB keeps answering the probe route', metric: 'dp.longestOutageMs', threshold: 'dpMaxOutageMs' },
       { id: 'cp-writes-recover', text: 'Control plane writes through the LB succeed again within the election window', metric: 'cpWriteRecoveryMs', threshold: 'etcdCpWriteRecoveryMs' },
       { id: 'route-propagates', text: 'A route written during the fault reaches every reachable gateway', metric: 'action', action: 'write-route-reaches-gateways' },
+      { ...KEEPS_RECEIVING, text: 'Every reachable gateway keeps receiving configuration changes' },
+    ],
+  },
+  'config-propagation': {
+    id: 'config-propagation',
+    title: 'Configuration propagation in a quiet period',
+    description:
+      'Keep rewriting a canary route through the control plane load balancer and measure, per gateway, how long until it serves the new version (p50/p99); a gateway that stops receiving changes is flagged. The etcd scenarios measure the same during their fault.',
+    victim: 'none',
+    fault: 'none',
+    probes: ['dp', 'propagation'],
+    during: [],
+    hypotheses: [
+      { id: 'propagation-p99', text: "Every gateway serves a change written through the control plane within the propagation budget (p99)", metric: 'propagation.p99Ms', threshold: 'propagationP99Ms' },
+      KEEPS_RECEIVING,
     ],
   },
 };
 
-export const DEFAULT_SCENARIOS: ScenarioId[] = ['dp-node-loss', 'cp-node-loss', 'etcd-member-loss', 'gateway-restart-during-etcd-degradation'];
+export const DEFAULT_SCENARIOS: ScenarioId[] = ['config-propagation', 'dp-node-loss', 'cp-node-loss', 'etcd-member-loss', 'gateway-restart-during-etcd-degradation'];
+
+/** A scenario that breaks nothing (a measured quiet period): no victim, no fault, no rollback. */
+export const isQuiet = (s: Scenario): boolean => s.fault === 'none';
 
 /** The runbook's three checks, as the deploy's failover verification runs them. */
 export const RUNBOOK_SCENARIOS: ScenarioId[] = ['dp-node-loss', 'cp-node-loss', 'etcd-member-loss'];

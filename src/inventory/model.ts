@@ -66,6 +66,21 @@ export interface HostFaultCommands {
 /** lab: api7-ha's own lab (its driver is registered from lab/); commands: operator-given argv. */
 export type HostFaultDriverSpec = { type: 'lab'; labDir: string } | { type: 'commands'; commands: HostFaultCommands };
 
+/** A drill's stop condition from the inventory: an HTTP check or a Prometheus query. */
+export type StopConditionSpec =
+  | { name: string; http: { url: string; expectStatus: number; timeoutMs: number; consecutive: number } }
+  | { name: string; prometheus: { url: string; query: string; threshold: number; when: 'above' | 'below' } };
+
+/** A webhook notifications go to; its URL stays a reference (it is a secret). */
+export interface WebhookSpec {
+  name: string;
+  url: SecretRef;
+  format: 'json' | 'slack';
+  /** Event types it gets; empty: all. */
+  events: string[];
+  timeoutS: number;
+}
+
 export interface ClusterSpec {
   cluster: { name: string; clusterId: string };
   product: ProductId;
@@ -131,8 +146,14 @@ export interface ClusterSpec {
       etcdCpWriteRecoveryMs: number;
       etcdDpMaxFailures: number;
       recoveryDeadlineS: number;
+      propagationP99Ms?: number;
+      propagationStaleMs?: number;
     };
+    /** Checked while a fault holds; one that fires aborts it. Absent in specs from before they existed. */
+    stopConditions?: StopConditionSpec[];
   };
+  /** Who hears about runs. Absent in specs from before notifications existed. */
+  notifications?: { reportUrl?: string; webhooks: WebhookSpec[] };
   /** Secret references by logical name; activities resolve them on the worker. */
   secrets: Partial<Record<SecretName, SecretRef>>;
 }

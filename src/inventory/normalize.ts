@@ -3,7 +3,7 @@
 // looked for once the inventory makes sense), then the shape change (snake_case to camelCase,
 // relative paths made absolute, secrets gathered as references, the host-fault driver).
 import { z } from 'zod';
-import type { ClusterSpec, HostFaultDriverSpec, HostSpec, SecretName } from './model';
+import type { ClusterSpec, HostFaultDriverSpec, HostSpec, SecretName, StopConditionSpec } from './model';
 import { factsOf, runChecks, warningsOf, type Check } from './rules';
 import { inventorySchema, type Inventory, type SecretRef } from './schema';
 
@@ -94,7 +94,7 @@ function toClusterSpec(inv: Inventory, ctx: NormalizeContext): ClusterSpec {
   if (inv.control_plane.admin) secrets.admin_password = absRef(inv.control_plane.admin.password);
 
   const { auth, tls, ...etcd } = inv.etcd;
-  const { host_faults: hostFaults, thresholds, ...drills } = inv.drills;
+  const { host_faults: hostFaults, thresholds, stop_conditions: stopConditions, ...drills } = inv.drills;
   return {
     cluster: camel(inv.cluster),
     product: inv.product,
@@ -119,7 +119,11 @@ function toClusterSpec(inv: Inventory, ctx: NormalizeContext): ClusterSpec {
     loadBalancer: camel(inv.load_balancer),
     verification: camel(inv.verification),
     failover: camel(inv.failover),
-    drills: { ...camel(drills), ...(hostFaultDriver(hostFaults, ctx) ?? {}), thresholds: camel(thresholds) },
+    drills: { ...camel(drills), ...(hostFaultDriver(hostFaults, ctx) ?? {}), thresholds: camel(thresholds), stopConditions: stopConditions.map((c) => camel(c) as StopConditionSpec) },
+    notifications: {
+      ...(inv.notifications.report_url ? { reportUrl: inv.notifications.report_url } : {}),
+      webhooks: inv.notifications.webhooks.map((w) => ({ name: w.name, url: absRef(w.url), format: w.format, events: [...w.events], timeoutS: w.timeout_s })),
+    },
     secrets,
   };
 }

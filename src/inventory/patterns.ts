@@ -52,6 +52,14 @@ export const patterns = {
   routeId: { re: /^[\w-]{1,64}$/, max: 64, describe: 'letters, digits, "_" and "-" (e.g. "api7-ha-probe")' },
   envName: { re: /^[A-Za-z_]\w{0,127}$/, max: 128, describe: 'an environment variable name (e.g. "API7_DASHBOARD_SECRET")' },
   url: { re: /^https?:\/\/[A-Za-z0-9.-]+(?::\d{1,5})?(?:\/[\w.~/%-]*)?$/, max: 2048, describe: 'an http(s) URL (e.g. "http://10.0.0.16:9000")' },
+  /** A link with the run's workflow and run IDs filled in (notifications' report_url). */
+  urlTemplate: {
+    re: /^https?:\/\/[A-Za-z0-9.-]+(?::\d{1,5})?(?:\/(?:[\w.~/%=&?#-]|\{workflow_id\}|\{run_id\})*)?$/,
+    max: 2048,
+    describe: 'an http(s) URL with the placeholders {workflow_id} and {run_id} (e.g. "http://temporal-ui:8233/namespaces/default/workflows/{workflow_id}/{run_id}")',
+  },
+  /** A name people read in journals, notifications and metrics (a stop condition, a webhook). */
+  label: { re: /^[A-Za-z0-9][\w.-]{0,63}$/, max: 64, describe: 'letters, digits, "_", "." and "-", starting with a letter or digit (e.g. "gateways-up")' },
   /** The base name of a package or image file: it reaches remote probes (`sha256sum <dir>/<name>`). */
   fileName: { re: /^[A-Za-z0-9][\w.+-]{0,254}$/, max: 255, describe: 'a file name of letters, digits, ".", "_", "+" and "-", not starting with "." or "-" (e.g. "api7-2.13.2304-cp.tar.gz")' },
   /** The program of an operator's host-fault command (run on the worker, never through a shell). */

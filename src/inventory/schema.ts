@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { SCENARIOS } from '../drills/scenarios';
 import type { ScenarioId } from '../drills/journal';
+import { NOTIFICATION_EVENTS } from '../notifications/messages';
 import { excerpt, hasControlCharacters, hasDotSegments, patterns, type PatternName } from './patterns';
 
 /** A string of at most `max` characters (checked first: a 100k-character value never meets a pattern). */
@@ -206,8 +207,53 @@ const drillThresholdsSchema = z
     etcd_cp_write_recovery_ms: int(0, 600_000).default(5000),
     etcd_dp_max_failures: int(0, 1_000_000).default(0),
     recovery_deadline_s: int(5, 3600).default(120),
+    /** config-propagation: each gateway's p99 from a change acknowledged to it served. */
+    propagation_p99_ms: int(1, 600_000).default(3000),
+    /** A version not served this long after it was written: that gateway stopped receiving changes. */
+    propagation_stale_ms: int(100, 600_000).default(5000),
   })
   .strict();
+
+/** Free text sent to a service the worker asks (a PromQL query), never to a shell: bounded, one line. */
+const oneLine = (max: number) =>
+  bounded(max)
+    .min(1, { message: 'must not be empty', ...unlessWrong })
+    .refine((q) => !hasControlCharacters(q), { message: 'must be one line without control characters', ...unlessWrong });
+
+/**
+ * Stop conditions from outside, polled while a fault holds: any one that fires aborts the fault at
+ * once (rolled back, scenario aborted, drill failed).
+ */
+const stopConditionSchema = byShapeOf({
+  http: z
+    .object({
+      name: strict('label'),
+      http: z
+        .object({
+          url: strict('url'),
+          expect_status: int(100, 599).default(200),
+          timeout_ms: int(50, 60_000).default(1000),
+          /** Failed checks in a row before it fires. */
+          consecutive: int(1, 20).default(2),
+        })
+        .strict(),
+    })
+    .strict(),
+  prometheus: z
+    .object({
+      name: strict('label'),
+      prometheus: z
+        .object({
+          url: strict('url'),
+          query: oneLine(4000),
+          threshold: z.number({ message: 'must be a number' }).finite({ message: 'must be a finite number' }),
+          /** Fires when any series of the result is above (default) or below the threshold. */
+          when: z.enum(['above', 'below'], { message: 'must be "above" or "below"' }).default('above'),
+        })
+        .strict(),
+    })
+    .strict(),
+});
 
 /**
  * A value or a mapping, told apart by shape: a mapping's problems are reported at their own fields
@@ -217,6 +263,25 @@ function byShape<V extends z.ZodType, M extends z.ZodType>(value: V, mapping: M)
   return z.unknown().transform((input, ctx): z.output<V> | z.output<M> => {
     const r = (input !== null && typeof input === 'object' && !Array.isArray(input) ? mapping : value).safeParse(input);
     if (r.success) return r.data;
+    for (const issue of r.error.issues) ctx.issues.push({ ...issue, input } as never);
+    return z.NEVER;
+  });
+}
+
+/**
+ * One of several mappings told apart by the key each has (`http:` or `prometheus:`): the chosen one's
+ * problems are reported at its own fields; a mapping with none of the keys names them all.
+ */
+function byShapeOf<M extends Record<string, z.ZodType>>(mappings: M) {
+  const keys = Object.keys(mappings);
+  return z.unknown().transform((input, ctx): z.output<M[keyof M]> => {
+    const key = input !== null && typeof input === 'object' && !Array.isArray(input) ? keys.find((k) => k in input) : undefined;
+    if (!key) {
+      ctx.issues.push({ code: 'custom', message: `must be a mapping with one of ${keys.map((k) => `${k}: {...}`).join(' or ')} (and a name)`, input } as never);
+      return z.NEVER;
+    }
+    const r = mappings[key]!.safeParse(input);
+    if (r.success) return r.data as z.output<M[keyof M]>;
     for (const issue of r.error.issues) ctx.issues.push({ ...issue, input } as never);
     return z.NEVER;
   });
@@ -259,13 +324,31 @@ const drillsSchema = z
     )
       .optional()
       .default('none'),
-    thresholds: drillThresholdsSchema.default({
-      dp_max_outage_ms: 2000,
-      cp_max_outage_ms: 5000,
-      etcd_cp_write_recovery_ms: 5000,
-      etcd_dp_max_failures: 0,
-      recovery_deadline_s: 120,
-    }),
+    thresholds: drillThresholdsSchema.default(() => drillThresholdsSchema.parse({})),
+    stop_conditions: z.array(stopConditionSchema).max(20, { message: 'must list at most 20 stop conditions' }).default([]),
+  })
+  .strict();
+
+const webhookSchema = z
+  .object({
+    name: strict('label'),
+    /** The URL is a secret (a Slack hook's holds its token): by reference only. */
+    url: secretRefSchema,
+    format: z.enum(['json', 'slack'], { message: 'must be "json" (a generic JSON document) or "slack" (a Slack-compatible message)' }).default('json'),
+    /** The events this webhook gets; leave out for all of them. */
+    events: z
+      .array(z.enum(NOTIFICATION_EVENTS, { message: `must be one of ${NOTIFICATION_EVENTS.join(', ')}` }))
+      .max(NOTIFICATION_EVENTS.length, { message: `must list at most ${NOTIFICATION_EVENTS.length} events` })
+      .default([]),
+    timeout_s: int(1, 120).default(10),
+  })
+  .strict();
+
+const notificationsSchema = z
+  .object({
+    /** Where people find a run's report, e.g. the Temporal UI: {workflow_id} and {run_id} are filled in. */
+    report_url: strict('urlTemplate').optional(),
+    webhooks: z.array(webhookSchema).max(20, { message: 'must list at most 20 webhooks' }).default([]),
   })
   .strict();
 
@@ -287,6 +370,7 @@ export const inventorySchema = z
     verification: verificationSchema.default(() => verificationSchema.parse({})),
     failover: failoverSchema.default(() => failoverSchema.parse({})),
     drills: drillsSchema.default(() => drillsSchema.parse({})),
+    notifications: notificationsSchema.default(() => notificationsSchema.parse({})),
     /** Written by the lab (the host that plays the probe route's upstream); ignored by deploys. */
     lab: z.object({ upstream_host: strict('hostName').optional() }).strict().optional(),
   })

@@ -16,6 +16,11 @@ import { ensureProbeRoute, verifyPropagation } from '../reconcile/verify';
 import type { HostExecutor, Mode } from '../remote/executor';
 import type { FaultDrivers } from '../drills/drivers';
 import * as faults from '../drills/faults';
+import type { WebhookSpec } from '../inventory/model';
+import type { MetricsRecord } from '../metrics/definitions';
+import { record as recordMetrics } from '../metrics/exporter';
+import type { NotificationMessage } from '../notifications/messages';
+import { sendNotification } from '../notifications/send';
 import type {
   ApiTarget,
   ComponentStep,
@@ -128,6 +133,21 @@ export const OPERATIONS = {
   waitRecovered: onWorker((ctx, input: faults.RecoveryInput, secrets: Secrets) => faults.waitRecovered((t) => ctx.executor(t, secrets), ctx, input)),
   writeRouteReachesGateways: onWorker((ctx, input: faults.RouteDuringFault) => faults.writeRouteReachesGateways(ctx, input)),
   restartGateway: onWorker((ctx, step: ComponentStep, deadlineS: number) => faults.restartGateway((t) => ctx.executor(t, step.secrets), ctx, step, deadlineS)),
+
+  // ---- cross-cutting: telling people, feeding dashboards ----------------------------------------
+  /** One notification to one webhook (a plan sends nothing: it says what it would send). */
+  sendNotification: onWorker(
+    (ctx, message: NotificationMessage, webhook: WebhookSpec) => sendNotification(message, webhook, ctx.signal),
+    (ctx, message, webhook) => {
+      ctx.note(`would notify ${webhook.name} of ${message.type}`);
+      return Promise.resolve({ webhook: webhook.name, status: 0, ms: 0 });
+    },
+  ),
+  /** The run's figures into this worker's Prometheus metrics. */
+  recordMetrics: onWorker(
+    (_ctx, r: MetricsRecord) => Promise.resolve(recordMetrics(r)),
+    () => Promise.resolve(),
+  ),
 };
 
 const faultTools = (ctx: OpContext, secrets: Secrets): faults.FaultTools => ({ exec: (t) => ctx.executor(t, secrets), drivers: ctx.faultDrivers });

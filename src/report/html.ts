@@ -1,13 +1,15 @@
 // The drill report: one self-contained HTML file rendered from a DrillJournal alone. Inline CSS and
 // inline SVG, no script, no web font, no external link or image, so it opens offline, from a mail
 // attachment or an artifact store, prints on white paper, and is byte-for-byte reproducible.
-import type { DrillJournal, DrillThresholds, HypothesisResult, JournalAction, ProbeMetrics, ProbeSeries, ScenarioJournal } from '../drills/journal';
+import type { DrillJournal, DrillThresholds, HypothesisResult, JournalAction, ProbeMetrics, ProbeSeries, ScenarioJournal, Verdict } from '../drills/journal';
 import { count, esc, fmtMs, fmtP50P99, fmtRelS, fmtUtc, num } from './format';
 import { hypothesisTally, scoreTone, statusTone, SUMMARY_COLUMNS, summaryRows, type Tone } from './summary';
 import { timelineFrame, timelineSvg, type TimelineOptions } from './svg';
 
 export interface ReportOptions {
   timeline?: TimelineOptions;
+  /** The cluster's earlier drills, newest first (Temporal visibility): the history strip. */
+  history?: { workflowId: string; start: string; verdict?: string; score?: number }[];
 }
 
 const ROLE_LABELS: Record<string, string> = { data_plane: 'data plane', control_plane: 'control plane', etcd: 'etcd member', host: 'host' };
@@ -49,6 +51,9 @@ table.summary{font-size:12.5px}table.summary th,table.summary td{padding:5px 6px
 .verdict.b-ok{background:var(--ok-bg)}.verdict.b-bad{background:var(--bad-bg)}.verdict.b-warn{background:var(--warn-bg)}
 .k-fault{color:#92400e;background:#fef3c7}.k-rollback{color:#1d4ed8;background:#dbeafe}.k-recovery{color:#166534;background:#dcfce7}.k-action{color:#6d28d9;background:#ede9fe}.k-steady-state,.k-check{color:#374151;background:#f3f4f6}
 .victim{margin:0 0 6px;color:#374151}
+.abort{border:2px solid var(--bad);background:var(--bad-bg);color:#7f1d1d;padding:8px 12px;border-radius:6px;margin:10px 0}
+.interrupted{border:1px solid #fcd34d;background:var(--warn-bg);padding:8px 12px;border-radius:6px;margin:10px 0}
+.history .strip{display:flex;gap:3px;flex-wrap:wrap}.history .cell{width:14px;height:14px;border-radius:3px;background:currentColor;display:inline-block}.history .cell.current{outline:2px solid var(--ink);outline-offset:1px}
 .error{border:1px solid #fca5a5;background:var(--bad-bg);color:#7f1d1d;padding:8px 12px;border-radius:6px;white-space:pre-wrap;overflow-wrap:anywhere;margin:10px 0}
 .kpis{display:flex;flex-wrap:wrap;gap:10px;margin:12px 0 4px}
 .kpi{border:1px solid var(--line);border-left:4px solid #9ca3af;border-radius:6px;padding:6px 12px;min-width:150px}
@@ -226,6 +231,42 @@ function probesTable(s: ScenarioJournal): string {
   );
 }
 
+/** Past drills as a strip of small cells, oldest left, this drill marked; colour by verdict. */
+function historyStrip(j: DrillJournal, history: NonNullable<ReportOptions['history']>): string {
+  const cells = [...history].reverse().map((h) => {
+    const tone = h.verdict ? statusTone(h.verdict as Verdict) : 'muted';
+    const me = h.workflowId === j.workflowId ? ' current' : '';
+    return `<span class="cell ${toneClass(tone)}${me}" data-verdict="${esc(h.verdict ?? 'running')}" title="${esc(`${h.start.slice(0, 16).replace('T', ' ')} UTC · ${h.workflowId} · ${h.verdict ?? 'running'}${h.score !== undefined ? ` · score ${h.score}` : ''}`)}"></span>`;
+  });
+  return `<section class="history" aria-label="Drill history"><h3>History of ${esc(j.cluster)} (last ${history.length} drills, oldest first)</h3><div class="strip">${cells.join('')}</div></section>`;
+}
+
+function abortBox(s: ScenarioJournal): string {
+  const a = s.abort;
+  if (!a) return '';
+  const times = [
+    a.firingToRollbackStartMs !== undefined ? `rollback started ${fmtMs(a.firingToRollbackStartMs)} after it fired` : '',
+    a.firingToRollbackDoneMs !== undefined ? `rollback and recovery done ${fmtMs(a.firingToRollbackDoneMs)} after` : '',
+  ].filter(Boolean);
+  return `<div class="abort" role="alert" data-abort="${esc(a.condition)}"><b>Aborted by stop condition <code>${esc(a.condition)}</code></b> (${esc(a.kind)}): ${esc(a.detail)}${times.length ? `. ${esc(times.join('; '))}.` : ''}</div>`;
+}
+
+function propagationTable(s: ScenarioJournal): string {
+  const per = Object.entries(s.metrics.propagation ?? {});
+  if (!per.length) return '';
+  const writes = Math.max(0, ...(s.propagation ?? []).map((p) => p.writeFailures));
+  const rows = per.map(
+    ([gw, m]) =>
+      `<tr class="${m.stale ? 'broken' : 'held'}"><th scope="row" class="mono">${esc(gw)}</th><td class="n">${esc(count(m.count))}</td><td class="n">${esc(m.p50 !== undefined ? fmtMs(m.p50) : '—')}</td>` +
+      `<td class="n">${esc(m.p99 !== undefined ? fmtMs(m.p99) : '—')}</td><td class="n">${esc(m.maxMs !== undefined ? fmtMs(m.maxMs) : '—')}</td><td class="n ${m.stale ? 't-bad' : ''}">${esc(count(m.stale))}</td></tr>`,
+  );
+  return (
+    `<h3>Configuration propagation</h3><table class="propagation"><thead><tr><th scope="col">Gateway</th><th scope="col" class="n">Versions served</th>` +
+    `<th scope="col" class="n">p50</th><th scope="col" class="n">p99</th><th scope="col" class="n">Slowest</th><th scope="col" class="n">Never served (stale)</th></tr></thead><tbody>${rows.join('')}</tbody></table>` +
+    `<p class="t-muted">From the control plane acknowledging a write of the canary route to the gateway serving that version.${writes ? ` ${writes} write(s) through the control plane failed.` : ''}</p>`
+  );
+}
+
 function scenarioSection(s: ScenarioJournal, i: number, j: DrillJournal, opts: ReportOptions): string {
   const origin = timelineFrame(s).origin;
   const v = s.victim;
@@ -237,13 +278,16 @@ function scenarioSection(s: ScenarioJournal, i: number, j: DrillJournal, opts: R
     `<section class="scenario" id="${esc(anchorOf(s, i))}" data-scenario="${esc(s.id)}" aria-labelledby="${esc(hid)}">` +
     `<h2 id="${esc(hid)}">${i + 1}. ${esc(s.title)} <code class="t-muted">${esc(s.id)}</code> ${badge(s.status, statusTone(s.status), 'scenario-status')}</h2>` +
     victim +
-    (s.error ? `<div class="error" role="alert"><b>Error:</b> ${esc(s.error)}</div>` : '') +
+    (s.error && !s.abort ? `<div class="error" role="alert"><b>Error:</b> ${esc(s.error)}</div>` : '') +
+    abortBox(s) +
+    (s.interruption ? `<div class="interrupted">This is a re-run: an earlier attempt was interrupted (${esc(s.interruption.reason)}); it is kept in the journal.</div>` : '') +
     kpis(s, j.thresholds) +
     `<h3>Hypotheses</h3>${hypothesesTable(s.hypotheses)}` +
     `<h3>Timeline</h3><figure>${timelineSvg(s, opts.timeline)}` +
     `<figcaption>Seconds since the scenario's first probe sample (${esc(fmtUtc(origin))}). Each lane is one probe; the shaded band is the fault window, dashed lines mark the start of each action.</figcaption></figure>` +
     `<h3>Actions</h3>${actionsTable(s.actions, origin)}` +
     probesTable(s) +
+    propagationTable(s) +
     `</section>`
   );
 }
@@ -255,6 +299,7 @@ export function renderReport(j: DrillJournal, opts: ReportOptions = {}): string 
     `<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">` +
     `<meta name="generator" content="api7-ha"><title>${esc(title)}</title><style>${CSS}</style></head>\n<body><main>` +
     header(j) +
+    (opts.history?.length ? historyStrip(j, opts.history) : '') +
     summaryTableHtml(j) +
     j.scenarios.map((s, i) => scenarioSection(s, i, j, opts)).join('\n') +
     `<footer>Rendered from drill journal <code>${esc(j.workflowId)}</code> (run <code>${esc(j.runId)}</code>). Times are the worker's clock, UTC. ` +

@@ -53,8 +53,10 @@ export function statusTone(s: ScenarioStatus | Verdict): Tone {
       return 'ok';
     case 'failed':
     case 'error':
+    case 'aborted':
       return 'bad';
     case 'refused':
+    case 'interrupted':
       return 'warn';
     case 'cancelled':
       return 'muted';

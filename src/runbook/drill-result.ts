@@ -9,10 +9,34 @@ export const scenarioSummary = (j: ScenarioJournal) => `${j.status}${j.victim ? 
 
 export const drillSummary = (scenarios: ScenarioJournal[]) => scenarios.map((s) => `${s.id}: ${scenarioSummary(s)}`).join(', ');
 
-/** Passed when no scenario failed or errored and at least one ran to a verdict. */
+/**
+ * Passed when no scenario failed, errored or was aborted and at least one ran to a verdict. A scenario
+ * api7-ha could not finish measuring even on its re-run makes the drill "interrupted", never FAILED:
+ * a verdict is never failed for a reason that is not the estate's.
+ */
 export function drillVerdict(scenarios: ScenarioJournal[]): Verdict {
-  const failed = scenarios.filter((s) => s.status !== 'passed' && s.status !== 'refused');
-  return failed.length === 0 && scenarios.some((s) => s.status === 'passed') ? 'passed' : 'failed';
+  const failed = scenarios.filter((s) => s.status !== 'passed' && s.status !== 'refused' && s.status !== 'interrupted');
+  if (failed.length) return 'failed';
+  if (scenarios.some((s) => s.status === 'interrupted')) return 'interrupted';
+  return scenarios.some((s) => s.status === 'passed') ? 'passed' : 'failed';
+}
+
+/** The key figures a notification carries: per scenario its status and outages, aborts, propagation. */
+export function drillFigures(j: DrillJournal): Record<string, string | number> {
+  const out: Record<string, string | number> = {};
+  for (const s of j.scenarios) {
+    const m = s.metrics;
+    const parts = [s.status.toUpperCase()];
+    if (m.probes.dp) parts.push(`DP longest outage ${m.probes.dp.longestOutageMs} ms, ${m.probes.dp.failures} failed`);
+    if (m.probes.cp) parts.push(`CP longest outage ${m.probes.cp.longestOutageMs} ms`);
+    if (m.recoverMs !== undefined) parts.push(`recovered in ${m.recoverMs} ms`);
+    const p99 = Object.values(m.propagation ?? {}).map((g) => g.p99 ?? Infinity);
+    if (p99.length) parts.push(`propagation p99 ${Math.max(...p99)} ms`);
+    if (s.abort) parts.push(`aborted by ${s.abort.condition}${s.abort.firingToRollbackDoneMs !== undefined ? `, rolled back ${s.abort.firingToRollbackDoneMs} ms after firing` : ''}`);
+    if (s.interruption) parts.push('re-run after an interruption');
+    out[s.id] = parts.join('; ');
+  }
+  return out;
 }
 
 export const steadyStateAction = (name: string, s: SteadyState, healthy: string): JournalAction => ({

@@ -6,7 +6,7 @@
 import type { HostRollout } from './types';
 import type { OpName, Ops } from './runner';
 
-export type ProfileName = 'quick' | 'transfer' | 'waits' | 'restores' | 'probing';
+export type ProfileName = 'quick' | 'transfer' | 'waits' | 'restores' | 'probing' | 'resumableProbes' | 'notify';
 
 type Args<K extends OpName> = Parameters<Ops[K]>;
 type Result<K extends OpName> = Awaited<ReturnType<Ops[K]>>;
@@ -74,6 +74,12 @@ export const OPERATION_META: { [K in OpName]: OpMeta<K> } = {
   writeRouteReachesGateways: { profile: 'waits', summary: (input) => `write a route during the fault; ${hostRange(input.gateways)} must serve it` },
   restartGateway: { profile: 'waits', summary: (step) => `${step.target.host}: restart the gateway during the fault` },
   runProbes: { profile: 'probing', summary: (scenario, plan) => `${scenario}: probes at ${plan.ratePerS}/s` },
+  probeScenario: {
+    profile: 'resumableProbes',
+    summary: (key, plan) => `${key.split(':')[1] ?? key}: probes at ${plan.ratePerS}/s${plan.propagation ? ', canary route' : ''}${plan.stop ? ', stop conditions' : ''}`,
+  },
+  sendNotification: { profile: 'notify', summary: (m, w) => `notify ${w.name}: ${m.type}` },
+  recordMetrics: { profile: 'quick', summary: (r) => `metrics: ${r.kind} of ${r.cluster}` },
   pastDrillCount: { profile: 'quick', summary: () => 'rotation: drills so far' },
   lockHolder: { profile: 'quick', summary: (cluster) => `who holds the lock of ${cluster}` },
 };

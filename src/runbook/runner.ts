@@ -83,6 +83,17 @@ export interface Runner<Id extends string = string> extends Ops {
    */
   block(message: string, type: string, details?: unknown): void;
   sleep(ms: number): Promise<void>;
+  /**
+   * Run `fn`, stopping it as soon as `when()` turns true (on Temporal: a cancellation scope cancelled
+   * when a signal makes `when` true; activities inside get the cancellation through their heartbeats).
+   * Resolves `{ aborted: true }` then; a cancellation of the whole run still throws.
+   */
+  abortable<T>(fn: () => Promise<T>, when: () => boolean): Promise<{ aborted: boolean; value?: T }>;
+  /**
+   * Safe upgrades: true for runs that started on code with this change, false while replaying a run
+   * recorded before it (Temporal's patched()); always true outside Temporal.
+   */
+  patched(changeId: string): boolean;
   log(message: string, attrs?: Record<string, unknown>): void;
   /** Each finished step's duration (ms), from the step tree. */
   durations(): Record<string, number>;

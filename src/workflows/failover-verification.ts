@@ -1,7 +1,8 @@
 // failoverVerification: the drill engine (src/runbook/drill.ts) as a workflow. Its journal is the
-// result, its verdict and key figures the memo and search attributes; probes ask it when to stop.
+// result, its verdict and key figures the memo and search attributes; probes ask it when to stop and
+// send it their samples; `watch` reads what the running scenario is doing.
 import { setHandler, upsertMemo, upsertSearchAttributes } from '@temporalio/workflow';
-import { drillControlQuery } from '../contracts';
+import { drillControlQuery, probeReportSignal } from '../contracts';
 import { memoOf, type DrillJournal } from '../drills/journal';
 import { drillRun } from '../runbook/drill';
 import type { DrillInput } from '../runbook/types';
@@ -11,12 +12,15 @@ import { searchAttributes } from './search-attributes';
 export async function failoverVerification(input: DrillInput): Promise<DrillJournal> {
   const drill = drillRun(input);
   setHandler(drillControlQuery, () => drill.control);
+  // The probes' samples, every second: they survive the worker that took them.
+  setHandler(probeReportSignal, (r) => drill.receive(r));
   const run = {
     kind: input.kind === 'drill' ? 'drill' : 'failover',
     cluster: input.spec.cluster.name,
     steps: drill.steps,
     ...(input.lock ? { lock: 'drill' as const } : {}),
     cancelled: 'drill cancelled; every fault was rolled back',
+    live: () => drill.live(),
     outcome: (j: DrillJournal) => (j.verdict === 'passed' ? { ok: true } : { ok: false, error: j.summary }),
   } as const;
   return onTemporal(run, async (r) => {

@@ -37,4 +37,18 @@ export const PROFILES: Record<ProfileName, ActivityOptions> = {
   },
   /** Probes are not retried (a retry would lose the samples); they heartbeat and stop on request. */
   probing: { startToCloseTimeout: '2 hours', heartbeatTimeout: '15 seconds', retry: { maximumAttempts: 1 } },
+  /**
+   * Probes whose samples go back to the drill every second: a worker that dies is noticed within the
+   * heartbeat timeout and the probes go on in a new attempt on another worker (the gap is marked).
+   */
+  resumableProbes: {
+    startToCloseTimeout: '2 hours',
+    heartbeatTimeout: '5 seconds',
+    retry: { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumInterval: '5 seconds', maximumAttempts: 20 },
+  },
+  /** A notification: a few quick retries, then the run records it as undelivered and goes on. */
+  notify: {
+    startToCloseTimeout: '1 minute',
+    retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '8 seconds', maximumAttempts: 4, nonRetryableErrorTypes: ['NotificationRefused', 'NotificationConfiguration', 'SecretError'] },
+  },
 };

@@ -6,9 +6,11 @@ import {
   ApplicationFailure,
   CancellationScope,
   CancelledFailure,
+  condition,
   executeChild,
   isCancellation,
   log,
+  patched,
   proxyActivities,
   setHandler,
   sleep,
@@ -72,6 +74,8 @@ export class TemporalRunner<Id extends string> {
         throw ApplicationFailure.nonRetryable(message, type, ...(details === undefined ? [] : [details]));
       },
       sleep: (ms: number) => sleep(ms),
+      abortable: <T>(fn: () => Promise<T>, when: () => boolean) => abortable(fn, when),
+      patched: (changeId: string) => patched(changeId),
       log: (message: string, attrs?: Record<string, unknown>) => log.error(message, attrs),
       durations: () => this.progress.durations(),
     }) as Runner<Id>;
@@ -135,6 +139,25 @@ export class TemporalRunner<Id extends string> {
   }
 }
 
+/** See Runner.abortable: a scope of its own, cancelled when `when()` turns true. */
+async function abortable<T>(fn: () => Promise<T>, when: () => boolean): Promise<{ aborted: boolean; value?: T }> {
+  const scope = new CancellationScope();
+  let done = false;
+  const work = scope.run(fn).finally(() => (done = true));
+  // Wakes up on the signal that makes `when` true (or when the work ends on its own).
+  void condition(() => done || when())
+    .then(() => {
+      if (!done) scope.cancel();
+    })
+    .catch(() => undefined); // the whole run was cancelled: the work sees it too
+  try {
+    return { aborted: false, value: await work };
+  } catch (e) {
+    if (isCancellation(e) && when() && !CancellationScope.current().consideredCancelled) return { aborted: true };
+    throw e;
+  }
+}
+
 export interface Run<Id extends string, T> {
   kind: RunProgress['kind'];
   cluster: string;
@@ -148,12 +171,17 @@ export interface Run<Id extends string, T> {
   /** The message a cancel ends the run with. */
   cancelled: string;
   children?: ChildWorkflows;
+  /** What `watch` shows of the run right now besides its steps (a drill's current scenario). */
+  live?: () => RunProgress['live'];
 }
 
 /** A runbook as a workflow: the step tree and its query, search attributes, the lock, the end state. */
 export async function onTemporal<Id extends string, T>(run: Run<Id, T>, body: (r: Runner<Id>) => Promise<T>): Promise<T> {
   const progress = new Progress(run.kind, run.cluster, run.steps);
-  setHandler(progressQuery, () => progress.state);
+  setHandler(progressQuery, () => {
+    const live = run.live?.();
+    return live ? { ...progress.state, live } : progress.state;
+  });
   if (run.listed !== false)
     upsertSearchAttributes([
       { key: searchAttributes.cluster, value: run.cluster },

@@ -29,8 +29,9 @@ export interface WorkerProcess {
 export const labFaultDriver = () => join(distDir(), 'lab', 'fault-driver.js');
 
 /** `api7-ha worker` in its own process (with the lab's fault driver), ready once it polls its task queue. */
-export async function startWorker(env: TemporalEnv): Promise<WorkerProcess> {
-  const child = spawn(process.execPath, [cliBin(), 'worker', '--fault-driver', labFaultDriver()], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+/** `extra`: more of the worker's environment (API7HA_METRICS, ...). */
+export async function startWorker(env: TemporalEnv, extra: Record<string, string> = {}): Promise<WorkerProcess> {
+  const child = spawn(process.execPath, [cliBin(), 'worker', '--fault-driver', labFaultDriver()], { env: { ...process.env, ...env, ...extra }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (out += d.toString()));

@@ -415,6 +415,7 @@ void describe('haproxy configuration for fast failover', () => {
       '  balance roundrobin',
       '  option httpchk GET /ping',
       '  http-check expect status 200',
+      '  http-request disable-l7-retry if METH_POST || { method PATCH }',
       '  default-server inter 250ms fastinter 250ms downinter 250ms fall 2 rise 2 on-marked-down shutdown-sessions',
       '  server ha1 10.0.0.11:9000 check',
       '  server ha2 10.0.0.12:9000 check',
@@ -428,6 +429,7 @@ void describe('haproxy configuration for fast failover', () => {
       '  balance roundrobin',
       '  option httpchk GET /apisix/prometheus/metrics',
       '  http-check expect status 200',
+      '  http-request disable-l7-retry if METH_POST || { method PATCH }',
       '  default-server inter 250ms fastinter 250ms downinter 250ms fall 2 rise 2 on-marked-down shutdown-sessions',
       '  server ha4 10.0.0.14:80 check port 9091',
       '  server ha5 10.0.0.15:80 check port 9091',
@@ -436,7 +438,7 @@ void describe('haproxy configuration for fast failover', () => {
 
   void it('retries a failed request on another backend (retries + option redispatch) with a 1 s connect timeout', () => {
     const defaults = sectionOf('defaults');
-    for (const l of ['  mode http', '  timeout connect 1s', '  retries 3', '  option redispatch 1', '  retry-on conn-failure empty-response']) assert.ok(defaults.includes(l), l);
+    for (const l of ['  mode http', '  timeout connect 500ms', '  option http-server-close', '  retries 3', '  option redispatch 1', '  retry-on conn-failure empty-response response-timeout']) assert.ok(defaults.includes(l), l);
   });
 
   void it('serves stats and Prometheus metrics on the stats port', () => {

@@ -51,7 +51,7 @@ void describe('every number has an upper bound', () => {
 
 void describe('drills.scenarios, lab.upstream_host and the host-fault commands driver', () => {
   void it('drills.scenarios must name known scenarios (src/drills/scenarios.ts), and the spec keeps them', () => {
-    refusedAt((d) => setPath(d, 'drills.scenarios', ['dp-node-loss', 'gateway-loss']), 'drills.scenarios[1]', /^must be one of dp-node-loss, cp-node-loss, .*etcd-partition$/, /^set drills\.scenarios\[1\] to one of/);
+    refusedAt((d) => setPath(d, 'drills.scenarios', ['dp-node-loss', 'gateway-loss']), 'drills.scenarios[1]', /^must be one of dp-node-loss, cp-node-loss, .*etcd-partition, config-propagation$/, /^set drills\.scenarios\[1\] to one of/);
     refusedAt((d) => setPath(d, 'drills.scenarios', []), 'drills.scenarios', /at least one scenario/, /leave scenarios out/);
     assert.deepEqual(parseLab((d) => setPath(d, 'drills.scenarios', ['etcd-leader-loss'])).spec.drills.scenarios, ['etcd-leader-loss']);
   });

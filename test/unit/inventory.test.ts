@@ -71,8 +71,10 @@ const expectedLabSpec = (inventoryPath: string): ClusterSpec => ({
   drills: {
     probeRatePerS: 20,
     holdS: 6,
-    thresholds: { dpMaxOutageMs: 2000, cpMaxOutageMs: 5000, etcdCpWriteRecoveryMs: 5000, etcdDpMaxFailures: 0, recoveryDeadlineS: 120 },
+    thresholds: { dpMaxOutageMs: 2000, cpMaxOutageMs: 5000, etcdCpWriteRecoveryMs: 5000, etcdDpMaxFailures: 0, recoveryDeadlineS: 120, propagationP99Ms: 3000, propagationStaleMs: 5000 },
+    stopConditions: [],
   },
+  notifications: { webhooks: [] },
   secrets: { dashboard_secret: { file: fx('secrets/dashboard-secret') }, admin_password: { file: fx('secrets/admin-password') } },
 });
 

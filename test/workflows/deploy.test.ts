@@ -13,6 +13,7 @@ import type { RunProgress } from '../../src/contracts';
 import { messageOf } from '../../src/runbook/runner';
 import type { DeployResult } from '../../src/runbook/types';
 import { deployInput, fakeArtifacts, labSpec } from '../support/fixtures';
+import type { ScenarioProbePlan } from '../../src/drills/probe-run';
 import { testEnv, testWorker, uniqueQueue } from '../support/temporal';
 
 /** Synthetic probe samples: `seconds` at 20/s, all answered, but for an outage [from, to) in ms. */
@@ -32,6 +33,18 @@ function samples(plan: ProbePlan, seconds = 4, outage?: [number, number]): Probe
     }),
   }));
 }
+
+/** The probes' last report (all their samples at once, as a run whose worker never stopped). */
+const report = (key: string, series: ProbeSeries[], plan?: ScenarioProbePlan) => ({
+  key,
+  attempt: 1,
+  seq: 1,
+  startedAt: series[0]?.startedAt ?? Date.now(),
+  series: series.map((s) => ({ name: s.name, target: s.target, okStatus: s.okStatus, samples: s.samples })),
+  // Every gateway asked served each canary version within ~40 ms.
+  propagation: (plan?.propagation?.gateways ?? []).map((g) => ({ gateway: g.host, target: g.url, samples: [[100, 200, 30], [1100, 200, 40]] as [number, number, number][], writeFailures: 0 })),
+  final: true,
+});
 
 interface Call {
   name: string;
@@ -73,6 +86,9 @@ function mockActivities(overrides: Partial<Record<keyof Activities, (...args: ne
     componentsRunning: async (steps: unknown[]) => steps.map(() => false),
     stopComponent: async (s: { target: { host: string } }) => ({ host: s.target.host, wasRunning: true }),
     runProbes: async (_s: string, plan: ProbePlan) => samples(plan),
+    probeScenario: async (key: string, plan: ScenarioProbePlan) => report(key, samples(plan), plan),
+    sendNotification: async (_m: unknown, w: { name: string }) => ({ webhook: w.name, status: 200, ms: 1 }),
+    recordMetrics: async () => undefined,
     steadyState: async () => ({
       ok: true,
       problems: [],
@@ -418,7 +434,7 @@ void describe('failoverVerification (real Temporal server, mocked activities)', 
   });
 
   void it('fails a hypothesis when the data plane is out longer than the threshold, and still rolls back', async () => {
-    const mocks = mockActivities({ runProbes: async (_s: string, plan: ProbePlan) => samples(plan, 6, [1000, 3600]) });
+    const mocks = mockActivities({ probeScenario: async (key: string, plan: ScenarioProbePlan) => report(key, samples(plan, 6, [1000, 3600]), plan) });
     const { journal } = await drill(mocks, ['dp-node-loss']);
     const s = journal!.scenarios[0]!;
     assert.equal(s.status, 'failed');
