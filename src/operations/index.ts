@@ -16,6 +16,9 @@ import { ensureProbeRoute, verifyPropagation } from '../reconcile/verify';
 import type { HostExecutor, Mode } from '../remote/executor';
 import type { FaultDrivers } from '../drills/drivers';
 import * as faults from '../drills/faults';
+import * as release from '../reconcile/release';
+import * as drain from '../reconcile/drain';
+import { snapshotEtcd, type SnapshotInput } from '../reconcile/snapshot';
 import type {
   ApiTarget,
   ComponentStep,
@@ -128,6 +131,19 @@ export const OPERATIONS = {
   waitRecovered: onWorker((ctx, input: faults.RecoveryInput, secrets: Secrets) => faults.waitRecovered((t) => ctx.executor(t, secrets), ctx, input)),
   writeRouteReachesGateways: onWorker((ctx, input: faults.RouteDuringFault) => faults.writeRouteReachesGateways(ctx, input)),
   restartGateway: onWorker((ctx, step: ComponentStep, deadlineS: number) => faults.restartGateway((t) => ctx.executor(t, step.secrets), ctx, step, deadlineS)),
+
+  // ---- upgrades and rollbacks ------------------------------------------------------------------
+  /** Which release of its component each host runs, and which one it ran before (the rollback target). */
+  readReleases: eachHost((ctx, step: ComponentStep) => release.readRelease(ctx, step)),
+  /** On a drained host: compose down the release that runs, compose up `step`'s, record the one before. */
+  switchRelease: onHost((ctx, step: ComponentStep, from: release.Release | undefined, image: string, record: release.Release | null | 'running') => release.switchRelease(ctx, step, from, image, record)),
+  /** The upgrade's health gate: the same check as a deploy's, not retried (a bad build does not get better). */
+  waitReleaseHealthy: onHost((ctx, step: ComponentStep) => component.waitComponentHealthy(ctx, step)),
+  drainServer: onWorker((ctx, s: drain.LbServer, timeoutS: number) => drain.drainServer(ctx, (t) => ctx.executor(t, s.secrets), s, timeoutS)),
+  readyServer: onWorker((ctx, s: drain.LbServer, deadlineS: number) => drain.readyServer(ctx, (t) => ctx.executor(t, s.secrets), s, deadlineS)),
+  /** The compensation of a drain: `state ready` on every load balancer, retried until it is done. */
+  undrainServer: onWorker((ctx, s: drain.LbServer) => drain.readyServer(ctx, (t) => ctx.executor(t, s.secrets), s, 0)),
+  snapshotEtcd: onWorker((ctx, input: SnapshotInput) => snapshotEtcd((t) => ctx.executor(t, input.secrets), input)),
 };
 
 const faultTools = (ctx: OpContext, secrets: Secrets): faults.FaultTools => ({ exec: (t) => ctx.executor(t, secrets), drivers: ctx.faultDrivers });

@@ -73,6 +73,14 @@ function mockActivities(overrides: Partial<Record<keyof Activities, (...args: ne
     componentsRunning: async (steps: unknown[]) => steps.map(() => false),
     stopComponent: async (s: { target: { host: string } }) => ({ host: s.target.host, wasRunning: true }),
     runProbes: async (_s: string, plan: ProbePlan) => samples(plan),
+    // Upgrades (not called by a deploy or a drill).
+    readReleases: async () => [],
+    switchRelease: async () => ({ action: 'unchanged' }),
+    waitReleaseHealthy: async () => ({ healthy: true, ms: 1 }),
+    drainServer: async () => ({ ms: 0, sessions: 0 }),
+    readyServer: async () => ({ ms: 0 }),
+    undrainServer: async () => ({ ms: 0 }),
+    snapshotEtcd: async () => ({ path: '/x.db' }),
     steadyState: async () => ({
       ok: true,
       problems: [],
