@@ -120,7 +120,8 @@ export async function runProbes(plan: ProbePlan, hooks: ProbeHooks): Promise<Pro
         const p = s.runner
           .send()
           .then((r) => {
-            const version = /\/(\S+)$/.exec(r.server ?? '')?.[1];
+            // "API7/2.13.2305": the build that answered.
+            const version = r.server?.includes('/') ? r.server.slice(r.server.lastIndexOf('/') + 1) : undefined;
             s.samples.push(version ? [sentAt - startedAt, r.status, Math.round(r.ms * 10) / 10, version] : [sentAt - startedAt, r.status, Math.round(r.ms * 10) / 10]);
           })
           .catch(() => {

@@ -31,7 +31,7 @@ export interface HostRelease {
 }
 
 export const versionOf = (image: string) => image.slice(image.lastIndexOf(':') + 1);
-const parentOf = (dir: string) => dir.replace(/\/+$/, '').replace(/\/[^/]+$/, '') || '/';
+const parentOf = (dir: string) => `/${dir.split('/').filter(Boolean).slice(0, -1).join('/')}`;
 
 /** The record of the previous release: beside the packages, one per component. */
 export const releaseFile = (step: Pick<ComponentStep, 'packageDir' | 'component'>) => `${parentOf(step.packageDir)}/.api7-ha-${step.component.replace('_', '-')}-release.json`;

@@ -415,11 +415,11 @@ export function probePlan(input: UpgradeInput): ProbePlan {
 }
 
 export function snapshotInput(spec: ClusterSpec, stamp: string, direction: Direction): SnapshotInput {
-  const dataDir = spec.etcd.dataDir.replace(/\/+$/, '');
+  const parent = `/${spec.etcd.dataDir.split('/').filter(Boolean).slice(0, -1).join('/')}`;
   return {
     members: etcdMembers(spec).map((h) => ({ target: h.ssh, endpoint: `${h.address}:${spec.etcd.clientPort}` })),
     etcdctl: { ...etcdctlSettings(spec), containerName: spec.etcd.containerName },
-    dir: `${dataDir.slice(0, dataDir.lastIndexOf('/')) || ''}/api7-ha-snapshots`,
+    dir: `${parent === '/' ? '' : parent}/api7-ha-snapshots`,
     name: `pre-${direction}-${stamp}.db`,
     secrets: spec.secrets,
   };
