@@ -7,7 +7,7 @@
 import { inspectArtifacts, type ArtifactPaths } from '../artifacts/inspect';
 import type { SshTarget } from '../inventory/model';
 import * as component from '../reconcile/component';
-import type { StepContext } from '../reconcile/context';
+import { PermanentError, type StepContext } from '../reconcile/context';
 import * as etcd from '../reconcile/etcd';
 import { ensureImage } from '../reconcile/images';
 import { ensureLoadBalancer, waitLoadBalancersServing } from '../reconcile/loadbalancer';
@@ -137,8 +137,16 @@ export const OPERATIONS = {
   readReleases: eachHost((ctx, step: ComponentStep) => release.readRelease(ctx, step)),
   /** On a drained host: compose down the release that runs, compose up `step`'s, record the one before. */
   switchRelease: onHost((ctx, step: ComponentStep, from: release.Release | undefined, image: string, record: release.Release | null | 'running') => release.switchRelease(ctx, step, from, image, record)),
-  /** The upgrade's health gate: the same check as a deploy's, not retried (a bad build does not get better). */
-  waitReleaseHealthy: onHost((ctx, step: ComponentStep) => component.waitComponentHealthy(ctx, step)),
+  /**
+   * The upgrade's health gate: the same check as a deploy's. A build that fails it is not retried (it
+   * does not get better: the failure is permanent); a lost worker is (the retry finds the host as it was).
+   */
+  waitReleaseHealthy: onHost((ctx, step: ComponentStep) =>
+    component.waitComponentHealthy(ctx, step).catch((e: unknown) => {
+      if (ctx.signal?.aborted) throw e;
+      throw new PermanentError(e instanceof Error ? e.message : String(e), 'HealthCheckFailed');
+    }),
+  ),
   drainServer: onWorker((ctx, s: drain.LbServer, timeoutS: number) => drain.drainServer(ctx, (t) => ctx.executor(t, s.secrets), s, timeoutS)),
   readyServer: onWorker((ctx, s: drain.LbServer, deadlineS: number) => drain.readyServer(ctx, (t) => ctx.executor(t, s.secrets), s, deadlineS)),
   /** The compensation of a drain: `state ready` on every load balancer, retried until it is done. */

@@ -28,8 +28,8 @@ export const PROFILES: Record<ProfileName, ActivityOptions> = {
     heartbeatTimeout: '10 seconds',
     retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds' },
   },
-  /** A gate (an upgraded host's health check): one attempt; failing it rolls the host back. */
-  gate: { startToCloseTimeout: '15 minutes', heartbeatTimeout: '10 seconds', retry: { maximumAttempts: 1 } },
+  /** A gate (an upgraded host's health check): a failed check is final (non-retryable); a lost worker is retried. */
+  gate: { startToCloseTimeout: '15 minutes', heartbeatTimeout: '10 seconds', retry: { initialInterval: '1 second', maximumAttempts: 3 } },
   /** Probes are not retried (a retry would lose the samples); they heartbeat and stop on request. */
   probing: { startToCloseTimeout: '2 hours', heartbeatTimeout: '15 seconds', retry: { maximumAttempts: 1 } },
 };
