@@ -15,7 +15,7 @@ import { replayCommand } from './replay';
 import { reportCommand } from './report';
 import { addScheduleCommands } from './schedule';
 import { codecServerCommand } from './codec-server';
-import { upgradeCommand } from './upgrade';
+import { cleanupCommand, upgradeCommand } from './upgrade';
 
 export function buildProgram(run: (p: Promise<number> | number) => void): Command {
   const program = new Command('api7-ha')
@@ -55,6 +55,16 @@ export function buildProgram(run: (p: Promise<number> | number) => void): Comman
         .option('--health-deadline <s>', 'seconds a swapped host may take to be healthy before it is rolled back', '60')
         .option('--drain-timeout <s>', "seconds a drained host's current sessions may take to finish", '30'),
     ).action((opts: Record<string, unknown>) => run(upgradeCommand(direction, opts)));
+
+  withTemporalFlags(
+    program
+      .command('cleanup')
+      .description('remove old releases (package folder, tarball, image) from the dashboards and gateways; never the running or the previous one')
+      .requiredOption('-i, --inventory <path>', 'inventory YAML')
+      .option('--keep <n>', 'old releases kept besides the running and the previous one', '1')
+      .option('--wait', 'follow the run until it ends')
+      .option('--json', 'print JSON'),
+  ).action((opts: Record<string, unknown>) => run(cleanupCommand(opts)));
 
   withTemporalFlags(program.command('status').description('show a run: state, step tree, result').argument('<id>', 'workflow ID, e.g. deploy-lab').option('--json', 'print JSON')).action(
     (id: string, opts: Record<string, unknown>) => run(statusCommand(id, opts)),

@@ -5,15 +5,15 @@ import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError } from '@temp
 import { inspectArtifacts } from '../artifacts/inspect';
 import { createClient, workflowUrl } from '../client';
 import { upgradeWorkflowId } from '../contracts';
-import { controlPlaneHosts, dataPlaneHosts, type HostSpec } from '../inventory/model';
+import { controlPlaneHosts, dataPlaneHosts, type ClusterSpec, type HostSpec } from '../inventory/model';
 import { factsOf, productProfile } from '../products';
 import { readRelease, type HostRelease } from '../reconcile/release';
 import { HostExecutor } from '../remote/executor';
 import { SshPool } from '../remote/ssh';
 import { messageOf } from '../runbook/runner';
-import { DEFAULT_UPGRADE_OPTIONS, upgradeOrder, type Direction, type SwapItem, type UpgradeInput, type UpgradeOptions, type UpgradeOrder, type UpgradeResult } from '../runbook/upgrade';
+import { DEFAULT_UPGRADE_OPTIONS, upgradeOrder, type CleanupResultAll, type Direction, type SwapItem, type UpgradeInput, type UpgradeOptions, type UpgradeOrder, type UpgradeResult } from '../runbook/upgrade';
 import { artifactPaths, componentStep, type Component, type PackageInfo } from '../steps/inputs';
-import { upgradeCluster } from '../workflows/upgrade-cluster';
+import { cleanupCluster, upgradeCluster } from '../workflows/upgrade-cluster';
 import { searchAttributes } from '../workflows/search-attributes';
 import { InputError, RunError, print, readInventory, refuseIfBusy, settingsFrom } from './common';
 import { follow } from './follow';
@@ -97,13 +97,20 @@ export async function upgradeCommand(direction: Direction, flags: UpgradeFlags):
     }
   }
 
+  return startAndFollow(direction, spec, upgradeCluster, input, flags, renderUpgradeResult);
+}
+
+type Kind = 'upgrade' | 'rollback' | 'cleanup';
+
+/** Start the run under its ID (one per cluster and kind), then print its ID or follow it to its result. */
+async function startAndFollow<I, R extends object>(kind: Kind, spec: ClusterSpec, workflow: (input: I) => Promise<R>, input: I, flags: UpgradeFlags, render: (r: R) => string): Promise<number> {
   const settings = settingsFrom(flags);
   const client = await createClient(settings);
   await refuseIfBusy(client, spec.cluster.name);
-  const workflowId = upgradeWorkflowId(spec.cluster.name, direction);
+  const workflowId = upgradeWorkflowId(spec.cluster.name, kind);
   let handle;
   try {
-    handle = await client.workflow.start(upgradeCluster, {
+    handle = await client.workflow.start(workflow, {
       taskQueue: settings.taskQueue,
       workflowId,
       args: [input],
@@ -111,13 +118,13 @@ export async function upgradeCommand(direction: Direction, flags: UpgradeFlags):
       workflowIdReusePolicy: 'ALLOW_DUPLICATE',
       typedSearchAttributes: [
         { key: searchAttributes.cluster, value: spec.cluster.name },
-        { key: searchAttributes.kind, value: direction },
+        { key: searchAttributes.kind, value: kind },
       ],
       memo: { inventory: spec.inventoryPath },
-      staticSummary: `${direction === 'upgrade' ? 'Upgrade' : 'Roll back'} ${spec.cluster.name} (${spec.product})`,
+      staticSummary: `${kind[0]!.toUpperCase()}${kind.slice(1)} ${spec.cluster.name} (${spec.product})`,
     });
   } catch (e) {
-    if (e instanceof WorkflowExecutionAlreadyStartedError) throw new RunError(`a ${direction} of cluster ${spec.cluster.name} is already running: ${workflowId}; watch it with \`api7-ha watch ${workflowId}\``);
+    if (e instanceof WorkflowExecutionAlreadyStartedError) throw new RunError(`a ${kind} of cluster ${spec.cluster.name} is already running: ${workflowId}; watch it with \`api7-ha watch ${workflowId}\``);
     throw e;
   }
   const url = workflowUrl(settings, workflowId, handle.firstExecutionRunId);
@@ -128,16 +135,24 @@ export async function upgradeCommand(direction: Direction, flags: UpgradeFlags):
   }
   if (!flags.json) await follow(client, handle, { tty: process.stdout.isTTY === true });
   try {
-    const result = await handle.result();
-    print(!!flags.json, { workflowId, runId: handle.firstExecutionRunId, url, ...result }, () => renderUpgradeResult(result));
+    const result = (await handle.result()) as R;
+    print(!!flags.json, { workflowId, runId: handle.firstExecutionRunId, url, ...result }, () => render(result));
     return 0;
   } catch (e) {
     if (e instanceof WorkflowFailedError) {
       if (flags.json) print(true, { workflowId, runId: handle.firstExecutionRunId, url, error: messageOf(e) }, () => '');
-      throw new RunError(`${direction} ${workflowId} failed: ${messageOf(e)}\n  Temporal UI: ${url}`);
+      throw new RunError(`${kind} ${workflowId} failed: ${messageOf(e)}\n  Temporal UI: ${url}`);
     }
     throw e;
   }
+}
+
+/** `api7-ha cleanup -i INV [--keep N]`: old releases off the dashboards and gateways. */
+export async function cleanupCommand(flags: UpgradeFlags & { keep?: string }): Promise<number> {
+  const keep = intFlag('keep', flags.keep, 1, 0, 100);
+  const { spec } = readInventory(flags.inventory);
+  const render = (r: CleanupResultAll) => [`cleanup of ${r.cluster}: done`, ...r.hosts.map((h) => `  ${h.host.padEnd(12)} removed: ${h.removed.join(', ') || '-'}; kept: ${h.kept.join(', ')}`)].join('\n');
+  return startAndFollow('cleanup', spec, cleanupCluster, { spec, keep }, flags, render);
 }
 
 const brief = (i: SwapItem) => ({ host: i.host, component: i.component, from: i.from?.version ?? null, to: i.toVersion });

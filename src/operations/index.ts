@@ -151,6 +151,8 @@ export const OPERATIONS = {
   readyServer: onWorker((ctx, s: drain.LbServer, deadlineS: number) => drain.readyServer(ctx, (t) => ctx.executor(t, s.secrets), s, deadlineS)),
   /** The compensation of a drain: `state ready` on every load balancer, retried until it is done. */
   undrainServer: onWorker((ctx, s: drain.LbServer) => drain.readyServer(ctx, (t) => ctx.executor(t, s.secrets), s, 0)),
+  /** Old releases out: folders, tarballs and images beyond the running, the previous and `keep` more. */
+  cleanupReleases: eachHost((ctx, item: ComponentStep & { keep: number }) => release.cleanupReleases(ctx, item, item.keep)),
   snapshotEtcd: onWorker((ctx, input: SnapshotInput) => snapshotEtcd((t) => ctx.executor(t, input.secrets), input)),
 };
 

@@ -3,10 +3,11 @@
 // the host (folder and image) and is recorded in a small file beside the packages, so `rollback` finds it
 // and refuses, with the reason, when it is gone. Every function checks before it changes: a retry after a
 // crash finds the swap done and leaves it alone.
+import { parse as parseYaml } from 'yaml';
 import * as compose from '../commands/compose';
 import * as docker from '../commands/docker';
 import * as files from '../commands/files';
-import { removeRecord, runningReleases } from '../commands/release';
+import { RELEASE_FOLDER, listFolders, removeFolder, removeImage, removeRecord, removeTarball, runningReleases } from '../commands/release';
 import type { ComponentStep } from '../steps/inputs';
 import type { StepContext } from './context';
 import { serviceOf, startComponent, variantOf } from './component';
@@ -93,4 +94,58 @@ export async function switchRelease(ctx: StepContext, to: ComponentStep, from: R
       to.stamp,
     );
   return { host: x.host, action: 'switched', ...(stop ? { from: stop } : {}), to: to.packageDir };
+}
+
+export interface CleanupResult {
+  host: string;
+  component: ComponentStep['component'];
+  kept: string[];
+  removed: string[];
+}
+
+/**
+ * Keep the running release, the previous one and `keep` more (newest first); remove older package
+ * folders of the component (those whose docker-compose.yaml runs its service), their tarballs and images.
+ */
+export async function cleanupReleases(ctx: StepContext, step: ComponentStep, keep: number): Promise<CleanupResult> {
+  const x = ctx.exec;
+  const installDir = parentOf(step.packageDir);
+  const now = await readRelease(ctx, step);
+  const protectedDirs = new Set([now.running?.dir, now.previous?.dir].filter((d): d is string => !!d));
+  const listed = ((await x.output(listFolders(installDir))) ?? '')
+    .split('\n')
+    .map((l) => l.trim().split(' '))
+    .filter((p) => p.length === 2 && RELEASE_FOLDER.test(p[1]!))
+    .map(([t, name]) => ({ name: name!, t: Number(t) }))
+    .sort((a, b) => b.t - a.t);
+  const service = serviceOf(step);
+  const releases: { name: string; image?: string }[] = [];
+  for (const f of listed) {
+    const text = await x.output(files.read(`${installDir}/${f.name}/docker-compose.yaml`));
+    let svc: { image?: unknown } | undefined;
+    try {
+      svc = text ? (parseYaml(text) as { services?: Record<string, { image?: unknown }> }).services?.[service] : undefined;
+    } catch {
+      svc = undefined;
+    }
+    if (!svc) continue; // not a package of this component
+    releases.push({ name: f.name, ...(typeof svc.image === 'string' ? { image: svc.image } : {}) });
+  }
+  const kept: string[] = [];
+  const removed: string[] = [];
+  let spare = keep;
+  for (const r of releases) {
+    const dir = `${installDir}/${r.name}`;
+    if (protectedDirs.has(dir)) kept.push(r.name);
+    else if (spare > 0) {
+      spare--;
+      kept.push(r.name);
+    } else {
+      await x.run(removeFolder(installDir, r.name));
+      await x.run(removeTarball(installDir, r.name));
+      if (r.image && r.image !== now.running?.image && r.image !== now.previous?.image) await x.run(removeImage(r.image));
+      removed.push(r.name);
+    }
+  }
+  return { host: x.host, component: step.component, kept, removed };
 }

@@ -84,6 +84,11 @@ export const OPERATION_META: { [K in OpName]: OpMeta<K> } = {
   drainServer: { profile: 'waits', summary: (s) => `HAProxy: set server ${s.backend}/${s.server} state drain, wait for 0 sessions`, detail: (r) => `drained (${r.sessions} session(s) finished) in ${r.ms} ms` },
   readyServer: { profile: 'waits', summary: (s) => `HAProxy: set server ${s.backend}/${s.server} state ready, see it take traffic`, detail: (r) => `in rotation again after ${r.ms} ms` },
   undrainServer: { profile: 'restores', summary: (s) => `HAProxy: set server ${s.backend}/${s.server} state ready (restore)`, detail: () => 'ready' },
+  cleanupReleases: {
+    profile: 'quick',
+    summary: (items) => `remove old releases on ${targets(items)}`,
+    hosts: (rs) => rs.map((r) => ({ host: r.host, ok: true, detail: `${r.removed.length ? `removed ${r.removed.join(', ')}` : 'nothing to remove'}; kept ${r.kept.join(', ')}` })),
+  },
   snapshotEtcd: { profile: 'waits', summary: (i) => `etcd: snapshot save ${i.dir}/${i.name}`, detail: (r) => `${r.path} (revision ${r.revision ?? '?'}, ${r.totalKeys ?? '?'} keys)` },
   pastDrillCount: { profile: 'quick', summary: () => 'rotation: drills so far' },
   lockHolder: { profile: 'quick', summary: (cluster) => `who holds the lock of ${cluster}` },

@@ -117,6 +117,8 @@ export interface UpgradeResult {
   unchanged: { host: string; component: Component; version?: string }[];
   canaryDrill?: { workflowId: string; verdict: string; summary: string; ms: number };
   probes: ProbeSummary[];
+  /** Why there are no probe figures (the worker running them was lost), if there are none. */
+  probesLost?: string;
   /** The samples themselves: [t, status, ms, version]. */
   series: ProbeSeries[];
   durationsMs: Record<string, number>;
@@ -267,8 +269,26 @@ async function upgrade(r: Runner<UpgradeStepId>, input: UpgradeInput, control: D
   } finally {
     control.stopProbes.push(PROBES);
   }
-  const series = await probes;
-  return { cluster: spec.cluster.name, direction, ...(snapshot ? { snapshot } : {}), hosts, unchanged: order.unchanged, ...(canaryDrill ? { canaryDrill } : {}), probes: series.map(summarizeProbe), series, durationsMs: r.durations() };
+  // Probes die with a worker (their samples live in its memory): the upgrade itself resumed, so it is
+  // not failed for that; the result says the figures are missing and why.
+  let probesLost: string | undefined;
+  const series = await probes.catch((e: unknown) => {
+    if (r.isCancellation(e)) throw e;
+    probesLost = messageOf(e);
+    return [] as ProbeSeries[];
+  });
+  return {
+    cluster: spec.cluster.name,
+    direction,
+    ...(snapshot ? { snapshot } : {}),
+    hosts,
+    unchanged: order.unchanged,
+    ...(canaryDrill ? { canaryDrill } : {}),
+    probes: series.map(summarizeProbe),
+    ...(probesLost ? { probesLost } : {}),
+    series,
+    durationsMs: r.durations(),
+  };
 }
 
 async function readReleases(s: Step, input: UpgradeInput, packages: Pick<InspectedPackages, 'controlPlane' | 'dataPlane'>): Promise<HostRelease[]> {
@@ -443,5 +463,41 @@ export function summarizeProbe(p: ProbeSeries): ProbeSummary {
     failures: p.samples.filter(([, status]) => !ok.has(status)).length,
     longestOutageMs: longestOutage(p.samples, (st) => ok.has(st)).ms,
     versions,
+  };
+}
+
+// ---- cleanup -------------------------------------------------------------------------------------
+
+export interface CleanupInput {
+  spec: ClusterSpec;
+  /** Old releases kept besides the running and the previous one. */
+  keep: number;
+}
+
+export const CLEANUP_STEPS = [
+  { id: 'packages', title: 'Check the packages the inventory names' },
+  { id: 'cleanup', title: ({ keep }) => `Old releases on each dashboard and gateway: keep the running one, the previous one and ${keep} more; remove the rest (folder, tarball, image)` },
+] as const satisfies readonly StepDef<CleanupInput>[];
+
+export type CleanupStepId = (typeof CLEANUP_STEPS)[number]['id'];
+
+export interface CleanupResultAll {
+  cluster: string;
+  hosts: { host: string; component: Component; kept: string[]; removed: string[] }[];
+}
+
+export function cleanupRun(input: CleanupInput): { steps: { id: CleanupStepId; title: string }[]; run(r: Runner<CleanupStepId>): Promise<CleanupResultAll> } {
+  return {
+    steps: CLEANUP_STEPS.map((d) => ({ id: d.id, title: titleOf(d, input) })),
+    run: async (r) => {
+      const { spec } = input;
+      const pkgs = await r.step('packages', (s) => s.inspectArtifacts(artifactPaths(spec)), (a) => `${a.controlPlane.fileName}, ${a.dataPlane.fileName}`);
+      const items = [
+        ...controlPlaneHosts(spec).map((h) => ({ ...componentStep(spec, h, 'control_plane', pkgs.controlPlane, 'auto', r.stamp), keep: input.keep })),
+        ...dataPlaneHosts(spec).map((h) => ({ ...componentStep(spec, h, 'data_plane', pkgs.dataPlane, 'auto', r.stamp), keep: input.keep })),
+      ];
+      const hosts = await r.step('cleanup', (s) => s.cleanupReleases(items), (hs) => `${hs.reduce((n, h) => n + h.removed.length, 0)} old release(s) removed`);
+      return { cluster: spec.cluster.name, hosts };
+    },
   };
 }

@@ -3,4 +3,4 @@ export { deployCluster } from './deploy-cluster';
 export { runbookBatch } from './batch';
 export { failoverVerification } from './failover-verification';
 export { clusterLock } from './cluster-lock';
-export { upgradeCluster } from './upgrade-cluster';
+export { cleanupCluster, upgradeCluster } from './upgrade-cluster';

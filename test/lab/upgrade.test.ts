@@ -11,7 +11,8 @@ import type { LabInfo } from '../../lab/lab';
 import { http } from '../../src/reconcile/http';
 import type { UpgradeResult } from '../../src/runbook/upgrade';
 import { cli, startWorker, temporalEnv, type WorkerProcess } from '../support/cli';
-import { hostOf, labSkip, sshOk, testLab } from '../support/lab';
+import { eventually, hostOf, labSkip, sshOk, testLab } from '../support/lab';
+import { createClient, temporalSettings } from '../../src/client';
 
 const lab = testLab('upgrade');
 const env = temporalEnv(`api7-ha-lab-upgrade-${process.pid}`);
@@ -138,4 +139,56 @@ void describe('Upgrades and rollbacks on the lab', { skip: labSkip }, () => {
       assert.equal(await startedAt(info, 'ha5'), ha5Before, 'ha5 was not touched');
       assert.deepEqual((await lbStates(info)).filter((s) => !/ UP$/.test(s)), [], 'no host left drained');
     });
+
+  // A run is started without --wait; this waits for a host to be out of rotation (drained or swapping).
+  async function startAndCatchInFlight(): Promise<string> {
+    const started = await cli(['upgrade', '-i', next, '--canary', '0', '--json'], env);
+    assert.equal(started.code, 0, started.stderr);
+    const { workflowId } = JSON.parse(started.stdout) as { workflowId: string };
+    await eventually('a backend out of rotation', async () => ((await lbStates(info)).some((s) => !/ UP$/.test(s)) ? true : undefined), 180_000, 50);
+    return workflowId;
+  }
+
+  void it('cancelled mid-host: the host in flight is rolled back or finished, none is left drained', async () => {
+    const id = await startAndCatchInFlight();
+    const c = await cli(['cancel', id, '--json'], env);
+    assert.equal(c.code, 0, c.stderr);
+    assert.match(c.stdout, /CANCELED|COMPLETED/);
+    assert.deepEqual((await lbStates(info)).filter((s) => !/ UP$/.test(s)), [], 'no host left drained');
+    for (const [host, v] of Object.entries(await versions(info))) assert.ok(v === `${host === 'ha1' || host === 'ha2' ? 'API7-Dashboard' : 'API7'}/${OLD}` || v?.endsWith(`/${NEW}`), `${host} serves a whole release: ${v}`);
+  });
+
+  void it('resumes after the worker is SIGKILLed mid-batch: every host on the new build, none left drained', async () => {
+    const id = await startAndCatchInFlight();
+    await worker.kill('SIGKILL');
+    worker = await startWorker(env);
+    const client = await createClient(temporalSettings({ address: env.TEMPORAL_ADDRESS }));
+    try {
+      const res = (await client.workflow.getHandle(id).result()) as UpgradeResult;
+      assert.ok(res.hosts.every((h) => h.ok), JSON.stringify(res.hosts));
+    } finally {
+      await client.connection.close();
+    }
+    assert.deepEqual(await versions(info), everyHostOn(NEW));
+    assert.deepEqual((await lbStates(info)).filter((s) => !/ UP$/.test(s)), [], 'no host left drained');
+  });
+
+  void it('cleanup keeps the running and the previous release, removes the broken ones (folder, tarball, image)', async () => {
+    const r = await cli(['cleanup', '-i', next, '--keep', '0', '--wait', '--json'], env);
+    assert.equal(r.code, 0, r.stderr);
+    const res = JSON.parse(r.stdout) as { hosts: { host: string; component: string; kept: string[]; removed: string[] }[] };
+    for (const gw of ['ha4', 'ha5']) {
+      const h = res.hosts.find((x) => x.host === gw)!;
+      assert.deepEqual(h.removed.sort(), [`api7-${NEW}-fragile-dp`, `api7-${NEW}-unhealthy-dp`]);
+      assert.deepEqual(h.kept.sort(), [`api7-${OLD}-dp`, `api7-${NEW}-dp`].sort());
+      const folders = await sshOk(info, hostOf(info, gw), `ls "$(dirname "$(docker ps --filter label=com.docker.compose.service=api7-gateway --format '{{.Label "com.docker.compose.project.working_dir"}}')")"`);
+      assert.doesNotMatch(folders, /unhealthy|fragile/);
+      assert.match(folders, new RegExp(`api7-${OLD.replace(/\./g, '\\.')}-dp`));
+      const images = await sshOk(info, hostOf(info, gw), "docker images --format '{{.Repository}}:{{.Tag}}'");
+      assert.doesNotMatch(images, /unhealthy|fragile/);
+      assert.match(images, new RegExp(`api7-gateway:${OLD.replace(/\./g, '\\.')}`), 'the previous release stays');
+    }
+    for (const cp of ['ha1', 'ha2']) assert.deepEqual(res.hosts.find((x) => x.host === cp)!.removed, []);
+    assert.deepEqual(await versions(info), everyHostOn(NEW), 'nothing running was touched');
+  });
 });

@@ -81,6 +81,7 @@ function mockActivities(overrides: Partial<Record<keyof Activities, (...args: ne
     readyServer: async () => ({ ms: 0 }),
     undrainServer: async () => ({ ms: 0 }),
     snapshotEtcd: async () => ({ path: '/x.db' }),
+    cleanupReleases: async () => [],
     steadyState: async () => ({
       ok: true,
       problems: [],
