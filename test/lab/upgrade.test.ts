@@ -153,7 +153,7 @@ void describe('Upgrades and rollbacks on the lab', { skip: labSkip }, () => {
     const id = await startAndCatchInFlight();
     const c = await cli(['cancel', id, '--json'], env);
     assert.equal(c.code, 0, c.stderr);
-    assert.match(c.stdout, /CANCELED|COMPLETED/);
+    assert.match(c.stdout, /CANCELLED|COMPLETED/);
     assert.deepEqual((await lbStates(info)).filter((s) => !/ UP$/.test(s)), [], 'no host left drained');
     for (const [host, v] of Object.entries(await versions(info))) assert.ok(v === `${host === 'ha1' || host === 'ha2' ? 'API7-Dashboard' : 'API7'}/${OLD}` || v?.endsWith(`/${NEW}`), `${host} serves a whole release: ${v}`);
   });
