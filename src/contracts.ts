@@ -13,6 +13,9 @@ export const lockWorkflowId = (cluster: string) => `lock-${cluster}`;
 /** The deploy's workflow ID: a second deploy of the same cluster is refused while one runs. */
 export const deployWorkflowId = (cluster: string) => `deploy-${cluster}`;
 
+/** An upgrade's or rollback's workflow ID: one at a time per cluster (and the cluster lock besides). */
+export const upgradeWorkflowId = (cluster: string, direction: 'upgrade' | 'rollback' | 'cleanup') => `${direction}-${cluster}`;
+
 /** A drill's workflow ID: the cluster and when it started (UTC, the backup stamp's format). */
 export const drillWorkflowId = (cluster: string, stamp: string) => `drill-${cluster}-${stamp}`;
 
@@ -72,7 +75,7 @@ export interface StepProgress {
 
 /** A run's step tree, kept in workflow state and read with progressQuery. */
 export interface RunProgress {
-  kind: 'deploy' | 'failover' | 'drill';
+  kind: 'deploy' | 'failover' | 'drill' | 'upgrade' | 'rollback' | 'cleanup';
   cluster: string;
   status: Status;
   phase: string;

@@ -309,7 +309,7 @@ export async function buildArtifacts(dir: string, log: Log = () => undefined): P
   const vendorPackages = (network: 'bridge' | 'host') =>
     Promise.all(
       packagePlans(network).map(async (p) => {
-        const img = await image(`${p.key}.image`, p.role === 'dashboard' ? dashboardImage(p.flavor, standinPath) : gatewayImage(p.flavor, standinPath));
+        const img = await image(`${p.key}.image`, p.role === 'dashboard' ? dashboardImage(p.flavor, standinPath, p.release) : gatewayImage(p.flavor, standinPath, p.release));
         const slot = network === 'bridge' ? p.key : `${p.key}.host-network`;
         const sub = network === 'bridge' ? 'packages' : 'packages/host-network';
         const key = sha256(JSON.stringify({ FORMAT, builder, plan: p, image: img.id }));

@@ -170,13 +170,42 @@ export const VENDOR_IMAGES = {
   },
 } as const;
 
+/** A build of the vendor's image the stand-in plays: its version, and for the lab's broken ones a defect. */
+export interface Release {
+  version: string;
+  /** unhealthy: starts but fails its health check; etcd-member-loss: healthy, stops serving while an etcd member is down. */
+  defect?: 'unhealthy' | 'etcd-member-loss';
+}
+
+/**
+ * The API7 releases the lab builds, to upgrade between: today's (the runbook's), the next one, and two
+ * broken next ones that the upgrade's gates must stop at the canary.
+ */
+export const API7_RELEASES = {
+  current: { version: '2.13.2304' },
+  next: { version: '2.13.2305' },
+  unhealthy: { version: '2.13.2305-unhealthy', defect: 'unhealthy' },
+  fragile: { version: '2.13.2305-fragile', defect: 'etcd-member-loss' },
+} as const satisfies Record<string, Release>;
+
+/** Image name and tarball of a vendor image at a release (api7 only has releases; apisix is fixed). */
+function vendorImage(flavor: Flavor, role: 'dashboard' | 'gateway', release?: Release): { name: string; file: string; version: string } {
+  const v = VENDOR_IMAGES[flavor][role];
+  if (!release || flavor !== 'api7') return v;
+  const base = v.name.slice(0, v.name.lastIndexOf(':'));
+  return { name: `${base}:${release.version}`, file: `api7-${role}-${release.version}.tar.gz`, version: release.version };
+}
+
+/** The stand-in's release settings (build.FromEnv in lab/standins/internal/build). */
+const releaseEnv = (version: string, release?: Release) => [`STANDIN_VERSION=${version}`, ...(release?.defect ? [`STANDIN_DEFECT=${release.defect}`] : [])];
+
 /** Paths inside the vendor images (the same for both flavors). */
 export const DASHBOARD_HOME = '/usr/local/apisix-dashboard';
 export const GATEWAY_HOME = '/usr/local/apisix';
 
 /** API7-Dashboard / apisix-dashboard: the stand-in as manager-api. */
-export async function dashboardImage(flavor: Flavor, standin: string): Promise<ImagePlan> {
-  const v = VENDOR_IMAGES[flavor].dashboard;
+export async function dashboardImage(flavor: Flavor, standin: string, release?: Release): Promise<ImagePlan> {
+  const v = vendorImage(flavor, 'dashboard', release);
   const conf = `${DASHBOARD_HOME}/conf/conf.yaml`;
   return {
     name: v.name,
@@ -190,7 +219,7 @@ export async function dashboardImage(flavor: Flavor, standin: string): Promise<I
       dir(`${DASHBOARD_HOME}/logs`),
     ],
     config: {
-      env: [`PATH=${DASHBOARD_HOME}:/usr/bin:/bin`],
+      env: [`PATH=${DASHBOARD_HOME}:/usr/bin:/bin`, ...releaseEnv(v.version, release)],
       entrypoint: [`${DASHBOARD_HOME}/manager-api`],
       cmd: ['dashboard', '-c', conf, '--flavor', flavor],
       workingDir: DASHBOARD_HOME,
@@ -201,8 +230,8 @@ export async function dashboardImage(flavor: Flavor, standin: string): Promise<I
 }
 
 /** API7-Gateway / APISIX: the stand-in as bin/apisix. */
-export async function gatewayImage(flavor: Flavor, standin: string): Promise<ImagePlan> {
-  const v = VENDOR_IMAGES[flavor].gateway;
+export async function gatewayImage(flavor: Flavor, standin: string, release?: Release): Promise<ImagePlan> {
+  const v = vendorImage(flavor, 'gateway', release);
   const conf = `${GATEWAY_HOME}/conf/config.yaml`;
   return {
     name: v.name,
@@ -216,7 +245,7 @@ export async function gatewayImage(flavor: Flavor, standin: string): Promise<Ima
       dir(`${GATEWAY_HOME}/logs`),
     ],
     config: {
-      env: [`PATH=${GATEWAY_HOME}/bin:/usr/bin:/bin`],
+      env: [`PATH=${GATEWAY_HOME}/bin:/usr/bin:/bin`, ...releaseEnv(v.version, release)],
       entrypoint: [`${GATEWAY_HOME}/bin/apisix`],
       cmd: ['gateway', '-c', conf],
       workingDir: GATEWAY_HOME,

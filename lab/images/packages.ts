@@ -1,10 +1,20 @@
 // The vendor-shaped install packages: `tar -zxvf api7-2.13.2304-cp.tar.gz` gives
 // api7-2.13.2304-cp/{docker-compose.yaml, dashboard_conf/conf.yaml, images/...}, then
 // `docker load < images/api7-dashboard-2.13.2304.tar.gz` and `docker compose up -d`.
-import { DASHBOARD_HOME, type Flavor, GATEWAY_HOME, VENDOR_IMAGES } from './images';
+import { API7_RELEASES, DASHBOARD_HOME, type Flavor, GATEWAY_HOME, type Release, VENDOR_IMAGES } from './images';
 import { API7_DASHBOARD_CONF, API7_GATEWAY_CONFIG, APISIX_DASHBOARD_CONF, APISIX_GATEWAY_CONFIG, composeFile, type PackageNetwork } from './templates';
 
-export type PackageKey = 'api7ControlPlane' | 'api7DataPlane' | 'apisixControlPlane' | 'apisixDataPlane';
+export type PackageKey =
+  | 'api7ControlPlane'
+  | 'api7DataPlane'
+  | 'apisixControlPlane'
+  | 'apisixDataPlane'
+  /** The next API7 release (2.13.2305), to upgrade to and roll back from. */
+  | 'api7ControlPlaneNext'
+  | 'api7DataPlaneNext'
+  /** Broken next releases of the gateway: fails its health check / stops serving while an etcd member is down. */
+  | 'api7DataPlaneUnhealthy'
+  | 'api7DataPlaneFragile';
 
 export interface PackagePlan {
   key: PackageKey;
@@ -12,6 +22,8 @@ export interface PackagePlan {
   top: string;
   flavor: Flavor;
   role: 'dashboard' | 'gateway';
+  /** The build the stand-in plays (api7 releases); apisix packages have none. */
+  release?: Release;
   /** The compose service name. */
   service: string;
   /** Files relative to `top`, with their contents. */
@@ -22,48 +34,64 @@ export interface PackagePlan {
   imagePath: string;
 }
 
+const api7ImageName = (role: 'dashboard' | 'gateway', version: string) => `${VENDOR_IMAGES.api7[role].name.replace(/:[^:]+$/, '')}:${version}`;
+
+/** API7-Dashboard's package at a release: api7-<version>-cp/. */
+function api7ControlPlane(key: PackageKey, release: Release, network: PackageNetwork): PackagePlan {
+  const v = release.version;
+  return {
+    key,
+    top: `api7-${v}-cp`,
+    flavor: 'api7',
+    role: 'dashboard',
+    release,
+    service: 'api7-dashboard',
+    imagePath: `images/api7-dashboard-${v}.tar.gz`,
+    emptyDirs: ['dashboard_logs'],
+    files: {
+      'docker-compose.yaml': composeFile({
+        title: `API7 Enterprise ${v} control plane: API7-Dashboard (runbook: docker compose up api7-dashboard -d)`,
+        service: 'api7-dashboard',
+        image: api7ImageName('dashboard', v),
+        volumes: [`./dashboard_conf:${DASHBOARD_HOME}/conf`, `./dashboard_logs:${DASHBOARD_HOME}/logs`],
+        ports: [9000],
+      }, network),
+      'dashboard_conf/conf.yaml': API7_DASHBOARD_CONF,
+    },
+  };
+}
+
+/** API7-Gateway's package at a release: api7-<version>-dp/. */
+function api7DataPlane(key: PackageKey, release: Release, network: PackageNetwork): PackagePlan {
+  const v = release.version;
+  return {
+    key,
+    top: `api7-${v}-dp`,
+    flavor: 'api7',
+    role: 'gateway',
+    release,
+    service: 'api7-gateway',
+    imagePath: `images/api7-gateway-${v}.tar.gz`,
+    emptyDirs: ['gateway_logs'],
+    files: {
+      'docker-compose.yaml': composeFile({
+        title: `API7 Enterprise ${v} data plane: API7-Gateway (runbook: docker compose up -d)`,
+        service: 'api7-gateway',
+        image: api7ImageName('gateway', v),
+        volumes: [`./gateway_conf:${GATEWAY_HOME}/conf`, `./gateway_logs:${GATEWAY_HOME}/logs`],
+        ports: [80, 443, 9091],
+      }, network),
+      'gateway_conf/config.yaml': API7_GATEWAY_CONFIG,
+    },
+  };
+}
+
 export function packagePlans(network: PackageNetwork = 'bridge'): PackagePlan[] {
-  const a = VENDOR_IMAGES.api7;
   const x = VENDOR_IMAGES.apisix;
+  const R = API7_RELEASES;
   return [
-    {
-      key: 'api7ControlPlane',
-      top: 'api7-2.13.2304-cp',
-      flavor: 'api7',
-      role: 'dashboard',
-      service: 'api7-dashboard',
-      imagePath: `images/${a.dashboard.file}`,
-      emptyDirs: ['dashboard_logs'],
-      files: {
-        'docker-compose.yaml': composeFile({
-          title: 'API7 Enterprise 2.13.2304 control plane: API7-Dashboard (runbook: docker compose up api7-dashboard -d)',
-          service: 'api7-dashboard',
-          image: a.dashboard.name,
-          volumes: [`./dashboard_conf:${DASHBOARD_HOME}/conf`, `./dashboard_logs:${DASHBOARD_HOME}/logs`],
-          ports: [9000],
-        }, network),
-        'dashboard_conf/conf.yaml': API7_DASHBOARD_CONF,
-      },
-    },
-    {
-      key: 'api7DataPlane',
-      top: 'api7-2.13.2304-dp',
-      flavor: 'api7',
-      role: 'gateway',
-      service: 'api7-gateway',
-      imagePath: `images/${a.gateway.file}`,
-      emptyDirs: ['gateway_logs'],
-      files: {
-        'docker-compose.yaml': composeFile({
-          title: 'API7 Enterprise 2.13.2304 data plane: API7-Gateway (runbook: docker compose up -d)',
-          service: 'api7-gateway',
-          image: a.gateway.name,
-          volumes: [`./gateway_conf:${GATEWAY_HOME}/conf`, `./gateway_logs:${GATEWAY_HOME}/logs`],
-          ports: [80, 443, 9091],
-        }, network),
-        'gateway_conf/config.yaml': API7_GATEWAY_CONFIG,
-      },
-    },
+    api7ControlPlane('api7ControlPlane', R.current, network),
+    api7DataPlane('api7DataPlane', R.current, network),
     {
       key: 'apisixControlPlane',
       top: 'apisix-dashboard-3.0.1-cp',
@@ -104,5 +132,9 @@ export function packagePlans(network: PackageNetwork = 'bridge'): PackagePlan[] 
         'apisix_conf/config.yaml': APISIX_GATEWAY_CONFIG,
       },
     },
+    api7ControlPlane('api7ControlPlaneNext', R.next, network),
+    api7DataPlane('api7DataPlaneNext', R.next, network),
+    api7DataPlane('api7DataPlaneUnhealthy', R.unhealthy, network),
+    api7DataPlane('api7DataPlaneFragile', R.fragile, network),
   ];
 }

@@ -15,6 +15,7 @@ import { replayCommand } from './replay';
 import { reportCommand } from './report';
 import { addScheduleCommands } from './schedule';
 import { codecServerCommand } from './codec-server';
+import { cleanupCommand, upgradeCommand } from './upgrade';
 
 export function buildProgram(run: (p: Promise<number> | number) => void): Command {
   const program = new Command('api7-ha')
@@ -36,6 +37,34 @@ export function buildProgram(run: (p: Promise<number> | number) => void): Comman
       .option('--fix-firewall', 'open the roles\' ports in firewalld where preflight finds them closed')
       .addOption(new Option('--failover <when>', 'run the runbook\'s failover checks').choices(['auto', 'always', 'never']).default('auto')),
   ).action((opts: Record<string, unknown>) => run(deployCommand(opts)));
+
+  for (const direction of ['upgrade', 'rollback'] as const)
+    withTemporalFlags(
+      program
+        .command(direction)
+        .description(
+          direction === 'upgrade'
+            ? 'upgrade dashboards and gateways to the packages the inventory names: etcd snapshot, canary proven by a drill, each host drained in HAProxy, swapped, checked, back in rotation; probes throughout'
+            : 'roll every dashboard and gateway back to the release it ran before (kept on the host), in the same drained, gated order',
+        )
+        .requiredOption('-i, --inventory <path>', 'inventory YAML')
+        .option('--plan', 'print per host the old -> new version, the order and the batches, touching nothing')
+        .option('--wait', 'follow the run until it ends')
+        .option('--json', 'print JSON')
+        .option('--canary <n>', 'gateways in the first batch, proven by the canary drill before the rest (0: none)', '1')
+        .option('--health-deadline <s>', 'seconds a swapped host may take to be healthy before it is rolled back', '60')
+        .option('--drain-timeout <s>', "seconds a drained host's current sessions may take to finish", '30'),
+    ).action((opts: Record<string, unknown>) => run(upgradeCommand(direction, opts)));
+
+  withTemporalFlags(
+    program
+      .command('cleanup')
+      .description('remove old releases (package folder, tarball, image) from the dashboards and gateways; never the running or the previous one')
+      .requiredOption('-i, --inventory <path>', 'inventory YAML')
+      .option('--keep <n>', 'old releases kept besides the running and the previous one', '1')
+      .option('--wait', 'follow the run until it ends')
+      .option('--json', 'print JSON'),
+  ).action((opts: Record<string, unknown>) => run(cleanupCommand(opts)));
 
   withTemporalFlags(program.command('status').description('show a run: state, step tree, result').argument('<id>', 'workflow ID, e.g. deploy-lab').option('--json', 'print JSON')).action(
     (id: string, opts: Record<string, unknown>) => run(statusCommand(id, opts)),

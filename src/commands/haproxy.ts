@@ -25,6 +25,8 @@ export interface HaproxyInput {
   controlPlane: LbPool;
   dataPlane: LbPool;
   statsPort: number;
+  /** The runtime API (upgrades: drain, ready), on the host's loopback only; absent: none. */
+  runtimeApiPort?: number;
   checkIntervalMs: number;
   fall: number;
   rise: number;
@@ -55,6 +57,8 @@ export function renderConfig(input: HaproxyInput): string {
     // 40036 descriptors and crash-loops where the engine's limit is lower).
     '  log stdout format raw local0 notice',
     '  hard-stop-after 30s',
+    // The runtime API: upgrades drain a backend and put it back without a reload (loopback only).
+    ...(input.runtimeApiPort ? [`  stats socket ipv4@127.0.0.1:${input.runtimeApiPort} level admin`] : []),
     '',
     'defaults',
     '  mode http',

@@ -15,7 +15,8 @@ export type ScenarioId =
 export type ProbeName = 'dp' | 'cp' | 'victim';
 
 /** One request: [ms since the series started, HTTP status (0 = no answer), latency ms]. */
-export type Sample = [t: number, status: number, ms: number];
+/** A probe's answer: when it was sent (ms from the start), its status, its latency, and which build answered (its Server header's version), if it said. */
+export type Sample = [t: number, status: number, ms: number, version?: string];
 
 export interface ProbeSeries {
   name: ProbeName;

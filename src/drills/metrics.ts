@@ -16,7 +16,7 @@ export function percentile(sorted: number[], p: number): number | undefined {
   return Math.round(sorted[i]! * 10) / 10;
 }
 
-function latency(samples: [number, number, number][], s: ProbeSeries): LatencyStats {
+function latency(samples: Sample[], s: ProbeSeries): LatencyStats {
   const ok = samples.filter(([, st]) => isOk(s, st)).map(([, , ms]) => ms).sort((a, b) => a - b);
   const p50 = percentile(ok, 50);
   const p99 = percentile(ok, 99);

@@ -24,7 +24,7 @@ export interface ProbePlan {
   maxDurationS: number;
   dp?: { url: string; host: string; path: string; expectStatus: number };
   /** Authenticated reads and writes of the probe route, with one login before the fault. */
-  cp?: { api: ApiTarget; probe: ProbeSettings };
+  cp?: { api: ApiTarget; probe: ProbeSettings; /** Reads only (upgrades: writes are not what a dashboard swap may break). */ readOnly?: boolean };
   victim?: VictimCheck;
 }
 
@@ -66,7 +66,7 @@ async function runners(plan: ProbePlan, agent: Agent): Promise<Runner[]> {
       target: `GET/PUT ${plan.cp.api.baseUrl} route ${probe.routeId} (token from before the fault)`,
       okStatus: [200, 201],
       // Alternate reads and writes: both must keep working behind the load balancer.
-      send: () => (n++ % 2 === 0 ? client.getRoute(probe.routeId) : client.putRoute(probe.routeId, probeRoute(probe))),
+      send: () => (plan.cp!.readOnly || n++ % 2 === 0 ? client.getRoute(probe.routeId) : client.putRoute(probe.routeId, probeRoute(probe))),
     });
   }
   if (plan.victim) {
@@ -120,7 +120,9 @@ export async function runProbes(plan: ProbePlan, hooks: ProbeHooks): Promise<Pro
         const p = s.runner
           .send()
           .then((r) => {
-            s.samples.push([sentAt - startedAt, r.status, Math.round(r.ms * 10) / 10]);
+            // "API7/2.13.2305": the build that answered.
+            const version = r.server?.includes('/') ? r.server.slice(r.server.lastIndexOf('/') + 1) : undefined;
+            s.samples.push(version ? [sentAt - startedAt, r.status, Math.round(r.ms * 10) / 10, version] : [sentAt - startedAt, r.status, Math.round(r.ms * 10) / 10]);
           })
           .catch(() => {
             s.samples.push([sentAt - startedAt, 0, Date.now() - sentAt]);

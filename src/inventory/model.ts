@@ -119,6 +119,8 @@ export interface ClusterSpec {
     controlPlanePort: number;
     dataPlanePort: number;
     statsPort: number;
+    /** HAProxy's runtime API on the LB host's loopback (upgrades drain and re-admit backends through it). */
+    runtimeApiPort: number;
     installDir: string;
     checkIntervalMs: number;
     fall: number;

@@ -168,6 +168,8 @@ const loadBalancerSchema = z
     control_plane_port: port.default(9000),
     data_plane_port: port.default(80),
     stats_port: port.default(8404),
+    /** HAProxy's runtime API (drain / ready during upgrades), on the load balancer host's loopback only. */
+    runtime_api_port: port.default(9999),
     install_dir: remotePath.default('/opt/api7-ha/haproxy'),
     /** HAProxy health-check interval: a lost backend leaves rotation after fall x interval. */
     check_interval_ms: int(50, 10000).default(250),

@@ -7,7 +7,7 @@
 import { inspectArtifacts, type ArtifactPaths } from '../artifacts/inspect';
 import type { SshTarget } from '../inventory/model';
 import * as component from '../reconcile/component';
-import type { StepContext } from '../reconcile/context';
+import { PermanentError, type StepContext } from '../reconcile/context';
 import * as etcd from '../reconcile/etcd';
 import { ensureImage } from '../reconcile/images';
 import { ensureLoadBalancer, waitLoadBalancersServing } from '../reconcile/loadbalancer';
@@ -21,6 +21,9 @@ import type { MetricsRecord } from '../metrics/definitions';
 import { record as recordMetrics } from '../metrics/exporter';
 import type { NotificationMessage } from '../notifications/messages';
 import { sendNotification } from '../notifications/send';
+import * as release from '../reconcile/release';
+import * as drain from '../reconcile/drain';
+import { snapshotEtcd, type SnapshotInput } from '../reconcile/snapshot';
 import type {
   ApiTarget,
   ComponentStep,
@@ -148,6 +151,28 @@ export const OPERATIONS = {
     (_ctx, r: MetricsRecord) => Promise.resolve(recordMetrics(r)),
     () => Promise.resolve(),
   ),
+  // ---- upgrades and rollbacks ------------------------------------------------------------------
+  /** Which release of its component each host runs, and which one it ran before (the rollback target). */
+  readReleases: eachHost((ctx, step: ComponentStep) => release.readRelease(ctx, step)),
+  /** On a drained host: compose down the release that runs, compose up `step`'s, record the one before. */
+  switchRelease: onHost((ctx, step: ComponentStep, from: release.Release | undefined, image: string, record: release.Release | null | 'running') => release.switchRelease(ctx, step, from, image, record)),
+  /**
+   * The upgrade's health gate: the same check as a deploy's. A build that fails it is not retried (it
+   * does not get better: the failure is permanent); a lost worker is (the retry finds the host as it was).
+   */
+  waitReleaseHealthy: onHost((ctx, step: ComponentStep) =>
+    component.waitComponentHealthy(ctx, step).catch((e: unknown) => {
+      if (ctx.signal?.aborted) throw e;
+      throw new PermanentError(e instanceof Error ? e.message : String(e), 'HealthCheckFailed');
+    }),
+  ),
+  drainServer: onWorker((ctx, s: drain.LbServer, timeoutS: number) => drain.drainServer(ctx, (t) => ctx.executor(t, s.secrets), s, timeoutS)),
+  readyServer: onWorker((ctx, s: drain.LbServer, deadlineS: number) => drain.readyServer(ctx, (t) => ctx.executor(t, s.secrets), s, deadlineS)),
+  /** The compensation of a drain: `state ready` on every load balancer, retried until it is done. */
+  undrainServer: onWorker((ctx, s: drain.LbServer) => drain.readyServer(ctx, (t) => ctx.executor(t, s.secrets), s, 0)),
+  /** Old releases out: folders, tarballs and images beyond the running, the previous and `keep` more. */
+  cleanupReleases: eachHost((ctx, item: ComponentStep & { keep: number }) => release.cleanupReleases(ctx, item, item.keep)),
+  snapshotEtcd: onWorker((ctx, input: SnapshotInput) => snapshotEtcd((t) => ctx.executor(t, input.secrets), input)),
 };
 
 const faultTools = (ctx: OpContext, secrets: Secrets): faults.FaultTools => ({ exec: (t) => ctx.executor(t, secrets), drivers: ctx.faultDrivers });

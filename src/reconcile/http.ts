@@ -14,6 +14,8 @@ export interface HttpResult {
   ms: number;
   /** Set when no HTTP answer came back (refused, reset, timeout). */
   error?: string;
+  /** The Server header: product/version (which build answered). */
+  server?: string;
 }
 
 /** Client TLS for https URLs (etcd with mTLS): PEM contents, never logged. */
@@ -57,7 +59,8 @@ export function http(url: string, opts: HttpOptions = {}): Promise<HttpResult> {
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), ms: performance.now() - started }));
+        const server = typeof res.headers.server === 'string' ? { server: res.headers.server } : {};
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), ms: performance.now() - started, ...server }));
         res.on('error', (e) => resolve({ status: 0, body: '', ms: performance.now() - started, error: e.message }));
       },
     );

@@ -6,7 +6,7 @@
 import type { HostRollout } from './types';
 import type { OpName, Ops } from './runner';
 
-export type ProfileName = 'quick' | 'transfer' | 'waits' | 'restores' | 'probing' | 'resumableProbes' | 'notify';
+export type ProfileName = 'quick' | 'transfer' | 'waits' | 'restores' | 'probing' | 'resumableProbes' | 'notify' | 'gate';
 
 type Args<K extends OpName> = Parameters<Ops[K]>;
 type Result<K extends OpName> = Awaited<ReturnType<Ops[K]>>;
@@ -80,6 +80,22 @@ export const OPERATION_META: { [K in OpName]: OpMeta<K> } = {
   },
   sendNotification: { profile: 'notify', summary: (m, w) => `notify ${w.name}: ${m.type}` },
   recordMetrics: { profile: 'quick', summary: (r) => `metrics: ${r.kind} of ${r.cluster}` },
+  readReleases: {
+    profile: 'quick',
+    summary: (steps) => `which ${steps[0] ? what(steps[0]) : 'component'} release runs on ${targets(steps)}`,
+    hosts: (rs) => rs.map((r) => ({ host: r.host, ok: true, detail: r.running ? `runs ${r.running.version}` : 'not running' })),
+  },
+  switchRelease: { profile: 'quick', summary: (c, from) => `${c.target.host}: docker compose down ${from?.version ?? 'the running release'}, up ${c.packageDir}`, detail: (r) => (r.action === 'switched' ? `now ${r.to}` : 'already on it') },
+  waitReleaseHealthy: { profile: 'gate', summary: (c) => `${c.target.host}: health check of ${c.packageDir}`, detail: (r) => `healthy after ${r.ms} ms` },
+  drainServer: { profile: 'waits', summary: (s) => `HAProxy: set server ${s.backend}/${s.server} state drain, wait for 0 sessions`, detail: (r) => `drained (${r.sessions} session(s) finished) in ${r.ms} ms` },
+  readyServer: { profile: 'waits', summary: (s) => `HAProxy: set server ${s.backend}/${s.server} state ready, see it take traffic`, detail: (r) => `in rotation again after ${r.ms} ms` },
+  undrainServer: { profile: 'restores', summary: (s) => `HAProxy: set server ${s.backend}/${s.server} state ready (restore)`, detail: () => 'ready' },
+  cleanupReleases: {
+    profile: 'quick',
+    summary: (items) => `remove old releases on ${targets(items)}`,
+    hosts: (rs) => rs.map((r) => ({ host: r.host, ok: true, detail: `${r.removed.length ? `removed ${r.removed.join(', ')}` : 'nothing to remove'}; kept ${r.kept.join(', ')}` })),
+  },
+  snapshotEtcd: { profile: 'waits', summary: (i) => `etcd: snapshot save ${i.dir}/${i.name}`, detail: (r) => `${r.path} (revision ${r.revision ?? '?'}, ${r.totalKeys ?? '?'} keys)` },
   pastDrillCount: { profile: 'quick', summary: () => 'rotation: drills so far' },
   lockHolder: { profile: 'quick', summary: (cluster) => `who holds the lock of ${cluster}` },
 };

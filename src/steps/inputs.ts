@@ -299,6 +299,7 @@ export function loadBalancerInput(spec: ClusterSpec, host: HostSpec, image: Imag
         backends: dataPlaneHosts(spec).map((h) => ({ name: h.name, address: h.address, port: product.dataPlane.httpPort })),
       },
       statsPort: lb.statsPort,
+      runtimeApiPort: lb.runtimeApiPort,
       checkIntervalMs: lb.checkIntervalMs,
       fall: lb.fall,
       rise: lb.rise,

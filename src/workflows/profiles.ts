@@ -35,6 +35,8 @@ export const PROFILES: Record<ProfileName, ActivityOptions> = {
     heartbeatTimeout: '2 seconds',
     retry: { initialInterval: '250 milliseconds', backoffCoefficient: 2, maximumInterval: '30 seconds' },
   },
+  /** A gate (an upgraded host's health check): a failed check is final (non-retryable); a lost worker is retried. */
+  gate: { startToCloseTimeout: '15 minutes', heartbeatTimeout: '2 seconds', retry: { initialInterval: '250 milliseconds', maximumAttempts: 3 } },
   /** Probes are not retried (a retry would lose the samples); they heartbeat and stop on request. */
   probing: { startToCloseTimeout: '2 hours', heartbeatTimeout: '15 seconds', retry: { maximumAttempts: 1 } },
   /**

@@ -65,7 +65,7 @@ const expectedLabSpec = (inventoryPath: string): ClusterSpec => ({
   },
   controlPlane: { installDir: '/opt/api7', adminUser: 'admin', tokenExpireS: 3600 },
   dataPlane: { installDir: '/opt/api7', batchSize: 5, failureBudget: 0 },
-  loadBalancer: { mode: 'managed', controlPlanePort: 9000, dataPlanePort: 80, statsPort: 8404, installDir: '/opt/api7-ha/haproxy', checkIntervalMs: 250, fall: 2, rise: 2 },
+  loadBalancer: { mode: 'managed', controlPlanePort: 9000, dataPlanePort: 80, statsPort: 8404, runtimeApiPort: 9999, installDir: '/opt/api7-ha/haproxy', checkIntervalMs: 250, fall: 2, rise: 2 },
   verification: { host: 'test.com', path: '/get', expectStatus: 200, upstream: '10.88.0.17:80', routeId: 'api7-ha-probe', deadlineS: 60 },
   failover: { enabled: true, recoveryDeadlineS: 120 },
   drills: {

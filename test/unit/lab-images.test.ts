@@ -257,6 +257,28 @@ for (const [network, p] of PACKAGES.flatMap((x) => [['bridge', x] as const, ['ho
   });
 }
 
+void test('the releases to upgrade between: 2.13.2305 and two broken builds, each image saying its version (and defect)', async () => {
+  const releases = [
+    ['api7ControlPlaneNext', 'api7-2.13.2305-cp', 'dashboard', '2.13.2305', undefined],
+    ['api7DataPlaneNext', 'api7-2.13.2305-dp', 'gateway', '2.13.2305', undefined],
+    ['api7DataPlaneUnhealthy', 'api7-2.13.2305-unhealthy-dp', 'gateway', '2.13.2305-unhealthy', 'unhealthy'],
+    ['api7DataPlaneFragile', 'api7-2.13.2305-fragile-dp', 'gateway', '2.13.2305-fragile', 'etcd-member-loss'],
+  ] as const;
+  for (const [key, top, role, version, defect] of releases) {
+    const { root } = await openPackage(a.packages[key]);
+    const compose = parseYaml(await fs.readFile(path.join(root, top, 'docker-compose.yaml'), 'utf8')) as { services: Record<string, { image: string }> };
+    assert.equal(Object.values(compose.services)[0]!.image, `api7ee.azurecr.io/api7-${role}:${version}`);
+    const img = await loadArchive(path.join(root, top, `images/api7-${role}-${version}.tar.gz`));
+    assert.equal(img.name, `api7ee.azurecr.io/api7-${role}:${version}`);
+    assert.ok(img.config.config.Env.includes(`STANDIN_VERSION=${version}`), `${key}: ${img.config.config.Env.join(' ')}`);
+    assert.deepEqual(img.config.config.Env.filter((e) => e.startsWith('STANDIN_DEFECT=')), defect ? [`STANDIN_DEFECT=${defect}`] : []);
+  }
+  // Today's release says its version too, and carries no defect.
+  const { root } = await openPackage(a.packages.api7DataPlane);
+  const img = await loadArchive(path.join(root, 'api7-2.13.2304-dp/images/api7-gateway-2.13.2304.tar.gz'));
+  assert.ok(img.config.config.Env.includes('STANDIN_VERSION=2.13.2304'));
+});
+
 void test('shipped configs are the runbook templates', async () => {
   const cp = await openPackage(a.packages.api7ControlPlane);
   const conf = parseYaml(await fs.readFile(path.join(cp.root, 'api7-2.13.2304-cp/dashboard_conf/conf.yaml'), 'utf8')) as {

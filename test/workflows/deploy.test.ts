@@ -89,6 +89,15 @@ function mockActivities(overrides: Partial<Record<keyof Activities, (...args: ne
     probeScenario: async (key: string, plan: ScenarioProbePlan) => report(key, samples(plan), plan),
     sendNotification: async (_m: unknown, w: { name: string }) => ({ webhook: w.name, status: 200, ms: 1 }),
     recordMetrics: async () => undefined,
+    // Upgrades (not called by a deploy or a drill).
+    readReleases: async () => [],
+    switchRelease: async () => ({ action: 'unchanged' }),
+    waitReleaseHealthy: async () => ({ healthy: true, ms: 1 }),
+    drainServer: async () => ({ ms: 0, sessions: 0 }),
+    readyServer: async () => ({ ms: 0 }),
+    undrainServer: async () => ({ ms: 0 }),
+    snapshotEtcd: async () => ({ path: '/x.db' }),
+    cleanupReleases: async () => [],
     steadyState: async () => ({
       ok: true,
       problems: [],

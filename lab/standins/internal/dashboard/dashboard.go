@@ -15,6 +15,7 @@ import (
 	"regexp"
 	"time"
 
+	"api7ha.local/standins/internal/build"
 	"api7ha.local/standins/internal/conf"
 	"api7ha.local/standins/internal/etcd"
 	"api7ha.local/standins/internal/httpx"
@@ -357,7 +358,9 @@ func Main(args []string) int {
 		fmt.Fprintf(os.Stderr, "manager-api: cannot listen on %s: %v\n", cfg.Listen(), err)
 		return 1
 	}
-	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: logger}
+	// The release this image plays: its version in a Server header, its defect if it is a broken one.
+	rel := build.FromEnv("unknown")
+	hs := &http.Server{Handler: rel.Wrap("API7-Dashboard", srv.Handler()), ReadHeaderTimeout: 10 * time.Second, ErrorLog: logger}
 	fmt.Print(Banner(cfg))
 	return httpx.ServeUntilSignal(logger, nil, httpx.Listener{Server: hs, Ln: ln})
 }

@@ -19,6 +19,7 @@ import (
 	"strings"
 	"time"
 
+	"api7ha.local/standins/internal/build"
 	"api7ha.local/standins/internal/conf"
 	"api7ha.local/standins/internal/etcd"
 	"api7ha.local/standins/internal/httpx"
@@ -32,6 +33,7 @@ type Gateway struct {
 	metrics *Metrics
 	proxy   *Proxy
 	logger  *log.Logger
+	release *build.Release
 }
 
 // New builds a gateway from a parsed config (it does not contact etcd).
@@ -49,7 +51,8 @@ func New(cfg *conf.Gateway, logger *log.Logger, accessLog bool) (*Gateway, error
 		return nil, err
 	}
 	logf := logger.Printf
-	g := &Gateway{cfg: cfg, metrics: NewMetrics(), logger: logger}
+	g := &Gateway{cfg: cfg, metrics: NewMetrics(), logger: logger, release: build.FromEnv("unknown")}
+	g.metrics.Version = g.release.Version
 	g.table = NewTable(cfg.Etcd.Prefix+"/routes/", logf)
 	g.syncer = NewSyncer(client, cfg.Etcd.Prefix+"/routes/", g.table, logf)
 	g.proxy = NewProxy(g.table, g.metrics, logf, accessLog)
@@ -105,7 +108,7 @@ func (g *Gateway) MetricsHandler() http.Handler {
 		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
 		g.metrics.Write(w, g)
 	})
-	return mux
+	return g.release.Wrap("API7", mux)
 }
 
 // Main runs `standin gateway`. It returns the process exit code.
@@ -164,7 +167,7 @@ func Main(args []string) int {
 		return 1
 	}
 	for _, a := range cfg.NodeListen {
-		if err := bind(a, g.proxy, nil, true); err != nil {
+		if err := bind(a, g.release.Wrap("API7", g.proxy), nil, true); err != nil {
 			return fail(err)
 		}
 	}
@@ -174,7 +177,7 @@ func Main(args []string) int {
 			return fail(err)
 		}
 		for _, a := range cfg.SSLListen {
-			if err := bind(a, g.proxy, tlsCfg, true); err != nil {
+			if err := bind(a, g.release.Wrap("API7", g.proxy), tlsCfg, true); err != nil {
 				return fail(err)
 			}
 		}
@@ -187,6 +190,7 @@ func Main(args []string) int {
 	}
 
 	go g.syncer.Run(ctx)
+	g.release.Watch(cfg.Etcd.Endpoints, ctx.Done())
 	go g.summarize(ctx)
 	https := "off"
 	if cfg.SSLEnabled {

@@ -24,6 +24,9 @@ type Metrics struct {
 	connMu   sync.Mutex
 	conns    map[net.Conn]http.ConnState
 	accepted uint64
+
+	// Version is the release the gateway plays (apisix_node_info's version label).
+	Version string
 }
 
 type statusKey struct {
@@ -137,7 +140,7 @@ func (m *Metrics) Write(w io.Writer, src Source) {
 	}
 
 	gauge("apisix_node_info", "Info of APISIX node")
-	fmt.Fprintf(&b, "apisix_node_info{hostname=%s} 1\n", strconv.Quote(hostname))
+	fmt.Fprintf(&b, "apisix_node_info{hostname=%s,version=%s} 1\n", strconv.Quote(hostname), strconv.Quote(m.Version))
 
 	gauge("apisix_routes_loaded", "Routes held in memory by this gateway (stand-in)")
 	fmt.Fprintf(&b, "apisix_routes_loaded %d\n", src.Routes())
