@@ -85,9 +85,13 @@ export interface ClusterSpec {
     enableV2: boolean;
     heartbeatIntervalMs?: number;
     electionTimeoutMs?: number;
+    /** ETCD_AUTO_COMPACTION_MODE / _RETENTION and ETCD_QUOTA_BACKEND_BYTES on every member. */
+    autoCompaction: { mode: 'periodic' | 'revision'; retention: string };
+    quotaBackendBytes: number;
     auth: { enabled: boolean; user: string };
     tls: {
       enabled: boolean;
+      expiryWarningDays: number;
       caFile?: string;
       serverCertFile?: string;
       serverKeyFile?: string;
@@ -123,6 +127,8 @@ export interface ClusterSpec {
     scenarios?: string[];
     /** How host-loss and etcd-partition faults are made; absent: those scenarios are refused. */
     hostFaultDriver?: HostFaultDriverSpec;
+    /** etcd-quorum-loss and other scenarios whose rollback is a restore. */
+    allowDestructive: boolean;
     thresholds: {
       dpMaxOutageMs: number;
       cpMaxOutageMs: number;
@@ -130,6 +136,13 @@ export interface ClusterSpec {
       etcdDpMaxFailures: number;
       recoveryDeadlineS: number;
     };
+  };
+  backup: {
+    /** Absolute folder on the worker's machine (shared by every worker). */
+    dir: string;
+    retention: number;
+    verify: boolean;
+    verifyToolsDir?: string;
   };
   /** Secret references by logical name; activities resolve them on the worker. */
   secrets: Partial<Record<SecretName, SecretRef>>;

@@ -34,6 +34,7 @@ export const patterns = {
     describe: 'host:port (e.g. "10.0.0.17:80")',
   },
   routeId: { re: /^[A-Za-z0-9_-]{1,64}$/, describe: 'letters, digits, "_" and "-" (e.g. "api7-ha-probe")' },
+  compactionRetention: { re: /^(?:[1-9][0-9]{0,9}|[1-9][0-9]{0,5}(?:h|m|s))$/, describe: 'a duration such as "1h" or "30m" (periodic) or a revision count such as "1000" (revision)' },
   envName: { re: /^[A-Za-z_][A-Za-z0-9_]{0,127}$/, describe: 'an environment variable name (e.g. "API7_DASHBOARD_SECRET")' },
   url: { re: /^https?:\/\/[A-Za-z0-9.-]+(?::[0-9]{1,5})?(?:\/[A-Za-z0-9._~/%-]*)?$/, describe: 'an http(s) URL (e.g. "http://10.0.0.16:9000")' },
 } satisfies Record<string, Pattern>;

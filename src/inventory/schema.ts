@@ -94,6 +94,15 @@ const etcdSchema = z
     enable_v2: z.boolean().default(true),
     heartbeat_interval_ms: z.number().int().min(10).max(5000).optional(),
     election_timeout_ms: z.number().int().min(50).max(50000).optional(),
+    /** Upkeep (etcd op-guide, maintenance): old revisions compacted automatically, and a quota set
+     *  explicitly rather than left to the image. A full quota raises NOSPACE (the cluster turns
+     *  read-only) until compaction + defrag + alarm disarm (`api7-ha etcd disarm`). */
+    auto_compaction_mode: z.enum(['periodic', 'revision'], { message: 'must be "periodic" (retention is a duration) or "revision" (retention is a count)' }).default('periodic'),
+    auto_compaction_retention: z
+      .string()
+      .regex(patterns.compactionRetention.re, { message: `must be ${patterns.compactionRetention.describe}` })
+      .default('1h'),
+    quota_backend_bytes: z.number().int().min(1 << 20, { message: 'must be at least 1 MiB (1048576)' }).max(8 * 2 ** 30, { message: 'must be at most 8 GiB, etcd\'s suggested maximum' }).default(2 * 2 ** 30),
     auth: z
       .object({
         enabled: z.boolean().default(false),
@@ -112,9 +121,11 @@ const etcdSchema = z
         /** Client certificate for the dashboards and gateways (mTLS). */
         client_cert_file: localPath.optional(),
         client_key_file: localPath.optional(),
+        /** `status` warns this many days before a certificate on a host expires. */
+        expiry_warning_days: z.number().int().min(1).max(3650).default(30),
       })
       .strict()
-      .default({ enabled: false }),
+      .default({ enabled: false, expiry_warning_days: 30 }),
   })
   .strict();
 
@@ -190,6 +201,20 @@ const drillThresholdsSchema = z
   })
   .strict();
 
+const backupSchema = z
+  .object({
+    /** Where snapshots are kept on the worker's machine (every worker must see the same folder);
+     *  default: backups/<cluster> beside the inventory. */
+    dir: localPath.optional(),
+    /** Snapshots of this cluster kept; older ones are deleted after a new one is verified. */
+    retention: z.number().int().min(1).max(1000).default(14),
+    /** Restore every snapshot into a throwaway etcd on the worker and compare it with the estate. */
+    verify: z.boolean().default(true),
+    /** A folder holding the etcd and etcdctl the verification runs (default: found on PATH). */
+    verify_tools_dir: localPath.optional(),
+  })
+  .strict();
+
 const drillsSchema = z
   .object({
     probe_rate_per_s: z.number().min(1).max(200).default(20),
@@ -199,6 +224,9 @@ const drillsSchema = z
      *  off and on or cut its network: "lab" (api7-ha's lab, written by `lab up`); none on a real estate
      *  unless one is configured. */
     host_faults: z.enum(['none', 'lab'], { message: 'must be "none" or "lab"' }).default('none'),
+    /** Scenarios that destroy state and rebuild it (etcd-quorum-loss: its rollback is a restore from
+     *  a snapshot taken by the drill): refused unless the operator allows them here. */
+    allow_destructive: z.boolean().default(false),
     thresholds: drillThresholdsSchema.default({
       dp_max_outage_ms: 2000,
       cp_max_outage_ms: 5000,
@@ -227,6 +255,7 @@ export const inventorySchema = z
     verification: verificationSchema.default(() => verificationSchema.parse({})),
     failover: failoverSchema.default(() => failoverSchema.parse({})),
     drills: drillsSchema.default(() => drillsSchema.parse({})),
+    backup: backupSchema.default(() => backupSchema.parse({})),
     /** Written by the lab; ignored by deploys. */
     lab: z.record(z.string(), z.unknown()).optional(),
   })

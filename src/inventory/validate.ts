@@ -144,6 +144,11 @@ export function validateAndNormalize(inv: Inventory, ctx: NormalizeContext): Val
       if (!inv.etcd.tls[f]) issues.push({ path: `etcd.tls.${f}`, message: 'required when etcd.tls.enabled is true', fix: `set etcd.tls.${f} to a PEM file` });
     }
   }
+  const retention = inv.etcd.auto_compaction_retention;
+  if (inv.etcd.auto_compaction_mode === 'periodic' && !/[hms]$/.test(retention))
+    issues.push({ path: 'etcd.auto_compaction_retention', message: `"${retention}" is a revision count, but auto_compaction_mode is periodic`, fix: 'give a duration such as "1h", or set auto_compaction_mode: revision' });
+  if (inv.etcd.auto_compaction_mode === 'revision' && /[hms]$/.test(retention))
+    issues.push({ path: 'etcd.auto_compaction_retention', message: `"${retention}" is a duration, but auto_compaction_mode is revision`, fix: 'give a revision count such as "10000", or set auto_compaction_mode: periodic' });
   if (!inv.verification.upstream)
     issues.push({ path: 'verification.upstream', message: 'no upstream for the probe route', fix: 'set verification.upstream to host:port of a service answering the probe path (e.g. an httpbin on 10.0.0.17:80)' });
 
@@ -218,9 +223,12 @@ export function validateAndNormalize(inv: Inventory, ctx: NormalizeContext): Val
       enableV2: inv.etcd.enable_v2,
       ...(inv.etcd.heartbeat_interval_ms ? { heartbeatIntervalMs: inv.etcd.heartbeat_interval_ms } : {}),
       ...(inv.etcd.election_timeout_ms ? { electionTimeoutMs: inv.etcd.election_timeout_ms } : {}),
+      autoCompaction: { mode: inv.etcd.auto_compaction_mode, retention: inv.etcd.auto_compaction_retention },
+      quotaBackendBytes: inv.etcd.quota_backend_bytes,
       auth: { enabled: inv.etcd.auth.enabled, user: inv.etcd.auth.user },
       tls: {
         enabled: inv.etcd.tls.enabled,
+        expiryWarningDays: inv.etcd.tls.expiry_warning_days,
         ...(inv.etcd.tls.enabled
           ? {
               caFile: abs(inv.etcd.tls.ca_file),
@@ -263,6 +271,7 @@ export function validateAndNormalize(inv: Inventory, ctx: NormalizeContext): Val
       holdS: inv.drills.hold_s,
       ...(inv.drills.scenarios ? { scenarios: inv.drills.scenarios } : {}),
       ...(inv.drills.host_faults === 'lab' ? { hostFaultDriver: { type: 'lab' as const, labDir: ctx.resolvePath('.') } } : {}),
+      allowDestructive: inv.drills.allow_destructive,
       thresholds: {
         dpMaxOutageMs: inv.drills.thresholds.dp_max_outage_ms,
         cpMaxOutageMs: inv.drills.thresholds.cp_max_outage_ms,
@@ -270,6 +279,12 @@ export function validateAndNormalize(inv: Inventory, ctx: NormalizeContext): Val
         etcdDpMaxFailures: inv.drills.thresholds.etcd_dp_max_failures,
         recoveryDeadlineS: inv.drills.thresholds.recovery_deadline_s,
       },
+    },
+    backup: {
+      dir: ctx.resolvePath(inv.backup.dir ?? `backups/${inv.cluster.name}`),
+      retention: inv.backup.retention,
+      verify: inv.backup.verify,
+      ...(inv.backup.verify_tools_dir ? { verifyToolsDir: ctx.resolvePath(inv.backup.verify_tools_dir) } : {}),
     },
     secrets,
   };

@@ -78,6 +78,8 @@ export interface QuorumCheckInput {
   expectedMembers: { name: string; peerUrl: string }[];
   deadlineS: number;
   secrets: Secrets;
+  /** The members' quota: a backend near it is warned about before NOSPACE. */
+  quotaBytes?: number;
 }
 
 export interface PackageInfo {
@@ -163,6 +165,8 @@ export function etcdMemberInput(spec: ClusterSpec, host: HostSpec): EtcdMemberIn
     enableV2: spec.etcd.enableV2,
     ...(spec.etcd.heartbeatIntervalMs ? { heartbeatIntervalMs: spec.etcd.heartbeatIntervalMs } : {}),
     ...(spec.etcd.electionTimeoutMs ? { electionTimeoutMs: spec.etcd.electionTimeoutMs } : {}),
+    autoCompaction: spec.etcd.autoCompaction,
+    quotaBackendBytes: spec.etcd.quotaBackendBytes,
     auth: spec.etcd.auth,
     tls: spec.etcd.tls.enabled,
   };
@@ -191,6 +195,7 @@ export function quorumCheckInput(spec: ClusterSpec, deadlineS = 120): QuorumChec
     expectedMembers: etcdMembers(spec).map((h) => ({ name: h.etcdName ?? h.name, peerUrl: `${scheme}://${h.address}:${spec.etcd.peerPort}` })),
     deadlineS,
     secrets: spec.secrets,
+    quotaBytes: spec.etcd.quotaBackendBytes,
   };
 }
 

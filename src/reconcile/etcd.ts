@@ -162,13 +162,49 @@ export function parseHealth(text: string): HealthEntry[] {
 
 interface StatusEntry {
   Endpoint: string;
-  Status: { header: { member_id: string; raft_term: string | number; revision: string | number }; leader?: string; raftTerm?: string | number; dbSize?: number };
+  Status: {
+    header: { member_id: string; raft_term: string | number; revision: string | number };
+    leader?: string;
+    raftTerm?: string | number;
+    dbSize?: number;
+    dbSizeInUse?: number;
+    version?: string;
+  };
 }
+
+/** `etcdctl alarm list` lines: "memberID:8211f1d0f64f3269 alarm:NOSPACE" (the ID in decimal on 3.4). */
+export function parseAlarms(text: string): { memberId: string; alarm: string }[] {
+  return text
+    .split('\n')
+    .map((l) => /memberID:(\w+)\s+alarm:(\w+)/.exec(l.trim()))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => ({ memberId: m[1]!, alarm: m[2]! }));
+}
+
+/** What an operator does about a NOSPACE alarm, exactly. */
+export const NOSPACE_FIX =
+  'etcd is out of space (NOSPACE alarm): the cluster serves reads and deletes but refuses every write until the alarm is disarmed. ' +
+  'Fix: `api7-ha etcd disarm -i INVENTORY` (compacts to the current revision, defragments one member at a time, followers first, then disarms); ' +
+  'by hand: `etcdctl compaction <revision> --physical`, `etcdctl defrag --endpoints <each member, one at a time>`, `etcdctl alarm disarm`. ' +
+  'If the live data itself is near the quota, raise etcd.quota_backend_bytes and deploy first.';
 interface MemberEntry {
   ID: string;
   name: string;
   peerURLs: string[];
   clientURLs?: string[];
+}
+
+export interface QuorumMember {
+  name: string;
+  id: string;
+  peerUrl: string;
+  healthy: boolean;
+  endpoint?: string;
+  isLeader: boolean;
+  /** From endpoint status: the backend's size on disk and in use (after a defrag they meet), version. */
+  dbSize?: number;
+  dbSizeInUse?: number;
+  version?: string;
 }
 
 export interface QuorumReport {
@@ -178,12 +214,15 @@ export interface QuorumReport {
   leaderName?: string;
   term?: string;
   revision?: string;
-  members: { name: string; id: string; peerUrl: string; healthy: boolean; endpoint?: string; isLeader: boolean }[];
+  members: QuorumMember[];
+  alarms?: { memberId: string; alarm: string }[];
+  /** Not (yet) a failure: a backend close to its quota. */
+  warnings?: string[];
   checkedVia?: string;
 }
 
 /** Judge the cluster from etcdctl's answers: all healthy, one leader, one term, no alarm, the right members. */
-export function judgeQuorum(input: Pick<QuorumCheckInput, 'expectedMembers'>, raw: { health: string; status: string; alarms: string; members: string }): QuorumReport {
+export function judgeQuorum(input: Pick<QuorumCheckInput, 'expectedMembers'> & { quotaBytes?: number }, raw: { health: string; status: string; alarms: string; members: string }): QuorumReport {
   const problems: string[] = [];
   const health = parseHealth(raw.health);
   let status: StatusEntry[] = [];
@@ -209,7 +248,16 @@ export function judgeQuorum(input: Pick<QuorumCheckInput, 'expectedMembers'>, ra
   if (leaders.has('0')) problems.push('a member has no leader');
   if (terms.size > 1) problems.push(`members are in different raft terms (${[...terms].join(', ')})`);
   const alarms = raw.alarms.trim();
+  const parsedAlarms = parseAlarms(alarms);
   if (alarms) problems.push(`alarms raised: ${alarms.replace(/\n/g, '; ')}`);
+  if (parsedAlarms.some((a) => a.alarm === 'NOSPACE')) problems.push(NOSPACE_FIX);
+  const warnings: string[] = [];
+  if (input.quotaBytes)
+    for (const st of status) {
+      const size = st.Status.dbSize ?? 0;
+      if (size > 0.8 * input.quotaBytes)
+        warnings.push(`${st.Endpoint}: backend ${Math.round(size / 2 ** 20)} MiB is ${Math.round((100 * size) / input.quotaBytes)} % of the quota (${Math.round(input.quotaBytes / 2 ** 20)} MiB): run \`api7-ha etcd defrag\` or raise etcd.quota_backend_bytes before NOSPACE`);
+    }
 
   const expectedNames = input.expectedMembers.map((m) => m.name).sort();
   const actualNames = members.map((m) => m.name).sort();
@@ -232,6 +280,7 @@ export function judgeQuorum(input: Pick<QuorumCheckInput, 'expectedMembers'>, ra
     ...(status[0] ? { revision: String(status[0].Status.header.revision) } : {}),
     members: members.map((m) => {
       const endpoint = m.clientURLs?.[0];
+      const st = status.find((x) => String(x.Status.header.member_id) === String(m.ID));
       return {
         name: m.name,
         id: String(m.ID),
@@ -239,8 +288,13 @@ export function judgeQuorum(input: Pick<QuorumCheckInput, 'expectedMembers'>, ra
         healthy: endpoint ? healthyEndpoints.has(endpoint) : false,
         ...(endpoint ? { endpoint } : {}),
         isLeader: String(m.ID) === leader,
+        ...(st?.Status.dbSize !== undefined ? { dbSize: st.Status.dbSize } : {}),
+        ...(st?.Status.dbSizeInUse !== undefined ? { dbSizeInUse: st.Status.dbSizeInUse } : {}),
+        ...(st?.Status.version ? { version: st.Status.version } : {}),
       };
     }),
+    ...(parsedAlarms.length ? { alarms: parsedAlarms } : {}),
+    ...(warnings.length ? { warnings } : {}),
   };
 }
 

@@ -131,8 +131,10 @@ const expectedLabSpec = (inventoryPath: string): ClusterSpec => ({
     clientPort: 2379,
     peerPort: 2380,
     enableV2: true,
+    autoCompaction: { mode: 'periodic', retention: '1h' },
+    quotaBackendBytes: 2147483648,
     auth: { enabled: false, user: 'root' },
-    tls: { enabled: false },
+    tls: { enabled: false, expiryWarningDays: 30 },
   },
   controlPlane: { installDir: '/opt/api7', adminUser: 'admin', tokenExpireS: 3600 },
   dataPlane: { installDir: '/opt/api7', batchSize: 5, failureBudget: 0 },
@@ -142,8 +144,10 @@ const expectedLabSpec = (inventoryPath: string): ClusterSpec => ({
   drills: {
     probeRatePerS: 20,
     holdS: 6,
+    allowDestructive: false,
     thresholds: { dpMaxOutageMs: 2000, cpMaxOutageMs: 5000, etcdCpWriteRecoveryMs: 5000, etcdDpMaxFailures: 0, recoveryDeadlineS: 120 },
   },
+  backup: { dir: path.join(path.dirname(inventoryPath), 'backups', 'lab'), retention: 14, verify: true },
   secrets: { dashboard_secret: { file: fx('secrets/dashboard-secret') }, admin_password: { file: fx('secrets/admin-password') } },
 });
 
