@@ -249,6 +249,7 @@ void describe('a valid native inventory (the lab estate)', () => {
     assert.deepEqual(spec.secrets.etcd_password, { file: fx('secrets/etcd-password') });
     assert.deepEqual(spec.etcd.tls, {
       enabled: true,
+      expiryWarningDays: 30,
       caFile: fx('tls/ca.pem'),
       serverCertFile: fx('tls/server.pem'),
       serverKeyFile: fx('tls/server-key.pem'),

@@ -111,6 +111,9 @@ void describe('judgeQuorum', () => {
         healthy: true,
         endpoint: `http://${IP[i]}:2379`,
         isLeader: i === 0,
+        dbSize: 20480,
+        dbSizeInUse: 20480,
+        version: '3.4.13',
       })),
     });
   });
