@@ -133,6 +133,8 @@ export const removeSnapshotCopy = (dataDir: string, fileName: string) =>
   change(['rm', '-f', '--', `${snapshotsDirOnHost(dataDir)}/${fileName}`], `remove the host's copy of ${fileName} (it is in the backup folder)`);
 /** Move a folder aside without ever replacing one (`-n`: no clobber; `-T`: never into it). */
 export const moveAside = (from: string, to: string) => change(['mv', '-n', '-T', from, to], `move ${from} aside to ${to} (kept)`);
+/** rmdir: removes a folder only when it is empty (the restore's staging folder, once moved out). */
+export const removeEmptyDir = (path: string) => change(['rmdir', '--', path], `remove the empty folder ${path}`);
 export const listSnapshotsDir = (dataDir: string) => probe(['ls', '-1', snapshotsDirOnHost(dataDir)], `list ${snapshotsDirOnHost(dataDir)}`, { sudo: true, okExit: [0, 1, 2] });
 
 // ---- the throwaway etcd on the worker (verification) ---------------------------------------------

@@ -61,6 +61,8 @@ export interface EtcdMemberStep extends HostStep {
   member: EtcdMemberInput;
   image: ImageDelivery;
   tlsFiles?: TlsFiles;
+  /** A new member joining a running cluster after `member add` (state existing, empty data dir). */
+  joining?: boolean;
 }
 
 export interface TlsFiles {

@@ -6,6 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import * as docker from '../commands/docker';
 import * as etcd from '../commands/etcd';
+import * as maint from '../commands/etcd-maintenance';
 import * as files from '../commands/files';
 import type { FileSpec } from '../commands/types';
 import type { SshTarget } from '../inventory/model';
@@ -27,7 +28,7 @@ export interface MemberResult {
   reason?: string;
 }
 
-const memberHash = (step: EtcdMemberStep, imageId: string | undefined) => configHash({ member: etcd.memberConfigForHash(step.member), imageId: imageId ?? step.image.name });
+export const memberHash = (step: EtcdMemberStep, imageId: string | undefined) => configHash({ member: etcd.memberConfigForHash(step.member), imageId: imageId ?? step.image.name });
 
 async function tlsFileSpecs(dir: string, tls: TlsFiles, withServer: boolean): Promise<FileSpec[]> {
   const read = (p: string) => readFile(p, 'utf8');
@@ -76,10 +77,18 @@ export async function ensureMember(ctx: StepContext, step: EtcdMemberStep, stamp
   if (!current) {
     // A data dir that already holds a member (container removed by hand, host restored) rejoins as
     // "existing"; bootstrapping it again would fail ("member has already been bootstrapped").
-    const bootstrapped = (await x.run(files.isDir(`${m.dataDir}/member`))).code === 0;
-    await x.run(etcd.runMember(m, bootstrapped ? 'existing' : 'new', hash));
+    let bootstrapped = (await x.run(files.isDir(`${m.dataDir}/member`))).code === 0;
+    if (bootstrapped && step.joining) {
+      // A host joining a running cluster (member add) starts empty: whatever member data it holds is
+      // from another cluster or an earlier life. Kept aside, never deleted.
+      const aside = `${m.dataDir.replace(/\/+$/, '')}.before-join-${stamp}`;
+      await x.run(maint.moveAside(m.dataDir, aside));
+      await x.run(files.mkdirP(m.dataDir));
+      bootstrapped = false;
+    }
+    await x.run(etcd.runMember(m, bootstrapped || step.joining ? 'existing' : 'new', hash));
     // No wait here: a member that crash-loops is caught by the quorum check (crashLoops below).
-    return result('created', image, bootstrapped ? 'rejoined with its existing data dir' : undefined);
+    return result('created', image, step.joining ? 'joined the running cluster (member add, state existing)' : bootstrapped ? 'rejoined with its existing data dir' : undefined);
   }
   if (current.labels[docker.LABELS.configHash] !== hash) {
     const why = current.labels[docker.LABELS.managedBy] ? 'its configuration changed' : 'it was not created by api7-ha (adopting it)';
@@ -100,24 +109,7 @@ export async function ensureMember(ctx: StepContext, step: EtcdMemberStep, stamp
 export async function recreateMember(ctx: StepContext, step: EtcdMemberStep, stamp: string): Promise<MemberResult> {
   const x = ctx.exec;
   const m = step.member;
-  const image = await ensureImage(ctx, step.image);
-  const hash = memberHash(step, image.id);
-  const parked = `${m.containerName}-replaced-${stamp}`;
-  const current = await inspectContainer(x, m.containerName);
-
-  if (!current || current.labels[docker.LABELS.configHash] !== hash) {
-    if (current) {
-      const dataMount = current.mounts.find((mt) => mt.destination === '/etcd_data');
-      if (dataMount && dataMount.source !== m.dataDir)
-        throw new PermanentError(
-          `${x.host}: the running etcd container keeps its data in ${dataMount.source}, not ${m.dataDir}; recreating it would start an empty member. Set etcd.data_dir: ${dataMount.source}`,
-        );
-      if (current.running) await x.run(docker.stop(m.containerName));
-      await x.run(docker.rename(m.containerName, parked));
-    }
-    await memberFiles(ctx, step, stamp);
-    await x.run(etcd.runMember(m, 'existing', hash));
-  }
+  const { image, parked } = await replaceContainer(ctx, step, stamp);
   if (x.planning) return { host: x.host, member: m.member.name, action: 'recreated', image };
 
   const own: etcd.EtcdctlTarget = { containerName: m.containerName, endpoints: [`${m.member.address}:${m.clientPort}`], auth: m.auth, tls: m.tls };
@@ -140,6 +132,30 @@ export async function recreateMember(ctx: StepContext, step: EtcdMemberStep, sta
   }
   if (await inspectContainer(x, parked)) await x.run(docker.remove(parked));
   return { host: x.host, member: m.member.name, action: 'recreated', image };
+}
+
+/**
+ * The first half of a recreation: the old container stopped and renamed (kept), a new one started with
+ * its data dir and ETCD_INITIAL_CLUSTER_STATE=existing. No wait: a restore starts every member at once.
+ */
+export async function replaceContainer(ctx: StepContext, step: EtcdMemberStep, stamp: string): Promise<{ image: ImageResult; parked: string; replaced: boolean }> {
+  const x = ctx.exec;
+  const m = step.member;
+  const image = await ensureImage(ctx, step.image);
+  const hash = memberHash(step, image.id);
+  const parked = `${m.containerName}-replaced-${stamp}`;
+  const current = await inspectContainer(x, m.containerName);
+  if (current && current.labels[docker.LABELS.configHash] === hash) return { image, parked, replaced: false };
+  if (current) {
+    const dataMount = current.mounts.find((mt) => mt.destination === '/etcd_data');
+    if (dataMount && dataMount.source !== m.dataDir)
+      throw new PermanentError(`${x.host}: the running etcd container keeps its data in ${dataMount.source}, not ${m.dataDir}; recreating it would start an empty member. Set etcd.data_dir: ${dataMount.source}`);
+    if (current.running) await x.run(docker.stop(m.containerName));
+    await x.run(docker.rename(m.containerName, parked));
+  }
+  await memberFiles(ctx, step, stamp);
+  await x.run(etcd.runMember(m, 'existing', hash));
+  return { image, parked, replaced: true };
 }
 
 // ---- quorum check -------------------------------------------------------------------------------
