@@ -96,7 +96,7 @@ export function verifyInput(spec: ClusterSpec, file: string, revision: string): 
 }
 
 /** A new cluster token for a restore (the old cluster's members must never take it for theirs). */
-export const restoreToken = (spec: ClusterSpec, stamp: string) => `${spec.etcd.clusterToken.slice(0, 40)}-restore-${stamp.toLowerCase()}`;
+export const restoreToken = (spec: ClusterSpec, stamp: string) => `${spec.etcd.clusterToken.slice(0, 30)}-restore-${stamp.toLowerCase()}`;
 
 export interface RestoreMemberStep extends HostStep {
   member: EtcdMemberInput;
