@@ -3,7 +3,7 @@
 // maps errors to exit codes (0 success, 1 the run failed, 2 bad input).
 import { Command, CommanderError, Option } from 'commander';
 import { InventoryError } from '../inventory/load';
-import { EXIT, describeError, exitCodeFor, withTemporalFlags } from './common';
+import { EXIT, InputError, describeError, exitCodeFor, withTemporalFlags } from './common';
 import { deployCommand } from './deploy';
 import { cancelCommand, statusCommand, watchCommand } from './runs';
 import { validateCommand } from './validate';
@@ -14,6 +14,7 @@ import { replayCommand } from './replay';
 import { reportCommand } from './report';
 import { scheduleCommand } from './schedule';
 import { codecServerCommand } from './codec-server';
+import { etcdStatusCommand } from './etcd';
 
 export function buildProgram(run: (p: Promise<number> | number) => void): Command {
   const program = new Command('api7-ha')
@@ -35,9 +36,24 @@ export function buildProgram(run: (p: Promise<number> | number) => void): Comman
       .addOption(new Option('--failover <when>', 'run the runbook\'s failover checks').choices(['auto', 'always', 'never']).default('auto')),
   ).action((opts: Record<string, unknown>) => run(deployCommand(opts)));
 
-  withTemporalFlags(program.command('status').description('show a run: state, step tree, result').argument('<id>', 'workflow ID, e.g. deploy-lab').option('--json', 'print JSON')).action(
-    (id: string, opts: Record<string, unknown>) => run(statusCommand(id, opts)),
-  );
+  withTemporalFlags(
+    program
+      .command('status')
+      .description('show a run (state, step tree, result), or with -i the estate\'s etcd: members, leader, revision, db size, alarms, last backup, certificate expiry')
+      .argument('[id]', 'workflow ID, e.g. deploy-lab')
+      .option('-i, --inventory <path>', 'inventory YAML: show the estate instead of a run')
+      .option('--json', 'print JSON'),
+  ).action((id: string | undefined, opts: Record<string, unknown>) => {
+    if (opts['inventory'] !== undefined) return run(id === undefined ? etcdStatusCommand(opts) : Promise.reject(new InputError('status takes a workflow ID or -i INVENTORY, not both')));
+    return run(id === undefined ? Promise.reject(new InputError('status needs a workflow ID (e.g. deploy-lab) or -i INVENTORY')) : statusCommand(id, opts));
+  });
+  const etcd = program.command('etcd').description('etcd upkeep: status');
+  etcd
+    .command('status')
+    .description('members, leader, revision, db size, alarms, last backup and its verification, certificate expiry: one table (exit 1 when unhealthy)')
+    .requiredOption('-i, --inventory <path>', 'inventory YAML')
+    .option('--json', 'print JSON')
+    .action((opts: Record<string, unknown>) => run(etcdStatusCommand(opts)));
   withTemporalFlags(program.command('watch').description('follow a run live: steps, hosts, durations, failures').argument('<id>', 'workflow ID')).action((id: string, opts: Record<string, unknown>) =>
     run(watchCommand(id, opts)),
   );

@@ -164,3 +164,12 @@ export function maintenanceInput(spec: ClusterSpec): MaintenanceInput {
 }
 
 export const allClientEndpoints = (spec: ClusterSpec) => etcdClientEndpoints(spec);
+
+export function etcdStatusInput(spec: ClusterSpec): import('../reconcile/etcd-status').EtcdStatusInput {
+  return {
+    cluster: spec.cluster.name,
+    sources: snapshotSources(spec),
+    store: backupStore(spec),
+    ...(spec.etcd.tls.enabled ? { certificates: { hosts: etcdMembers(spec).map((h) => ({ host: h.name, address: h.address, target: h.ssh })), dataDir: spec.etcd.dataDir, warningDays: spec.etcd.tls.expiryWarningDays } } : {}),
+  };
+}

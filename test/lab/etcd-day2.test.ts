@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { LabInfo } from '../../lab/lab';
 import { verifySnapshot } from '../../src/backup/verify';
+import { recordVerification } from '../../src/backup/store';
 import { loadInventory } from '../../src/inventory/load';
 import { etcdMembers, type ClusterSpec, type SshTarget } from '../../src/inventory/model';
 import { backupFileName, backupStore, snapshotSources, snapshotStep, verifyInput } from '../../src/plan/etcd-inputs';
@@ -105,6 +106,14 @@ void describe('day 2 for etcd on the lab', { skip: labSkip }, () => {
     assert.equal(v.verdict, 'verified', JSON.stringify(v));
     assert.ok((v.snapshot?.keys ?? 0) >= 1);
     console.log(`# backup: save ${facts.saveMs} ms, ${facts.sizeBytes} bytes, ${v.snapshot?.keys} keys; verify ${v.ms.total} ms`);
+    await recordVerification(record.path, v);
+    // The operator's one table: members, leader, revision, sizes, the last backup and its verdict.
+    const st = await cli(['etcd', 'status', '-i', inventory], env);
+    assert.equal(st.code, 0, st.stderr);
+    assert.match(st.stdout, /^etcd of lab: HEALTHY {3}leader api7-etcd-\d {3}revision \d+/);
+    for (const m of ['api7-etcd-1', 'api7-etcd-2', 'api7-etcd-3']) assert.match(st.stdout, new RegExp(`\\n${m} .* (leader|follower) +healthy +3\\.4\\.\\d+ +\\d+\\.\\d MiB`));
+    assert.match(st.stdout, /last backup: lab-20250101T000000Z-manual\.db \(manual, .*\) from api7-etcd-\d: revision \d+/);
+    assert.match(st.stdout, /verification: VERIFIED at /);
     // The host's copy is gone (it lives in the backup folder).
     const left = await sshOk(info, hostOf(info, follower.name), 'ls -A /usr/local/etcd/api7-ha-snapshots');
     assert.equal(left.trim(), '');
