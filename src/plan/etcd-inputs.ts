@@ -3,6 +3,7 @@
 import { etcdClientEndpoints, etcdMembers, type ClusterSpec, type HostSpec, type SshTarget } from '../inventory/model';
 import type { EtcdMemberInput } from '../commands/etcd';
 import type { RestoreSpec, ToolImage } from '../commands/etcd-maintenance';
+import type { EtcdStatusInput } from '../reconcile/etcd-status';
 import { etcdMemberInput, etcdctlSettings, quorumCheckInput, tlsFiles, type HostStep, type ImageDelivery, type QuorumCheckInput, type Secrets, type TlsFiles } from './inputs';
 
 /** Why a snapshot was taken; part of its file name, so a folder listing tells the story. */
@@ -165,7 +166,7 @@ export function maintenanceInput(spec: ClusterSpec): MaintenanceInput {
 
 export const allClientEndpoints = (spec: ClusterSpec) => etcdClientEndpoints(spec);
 
-export function etcdStatusInput(spec: ClusterSpec): import('../reconcile/etcd-status').EtcdStatusInput {
+export function etcdStatusInput(spec: ClusterSpec): EtcdStatusInput {
   return {
     cluster: spec.cluster.name,
     sources: snapshotSources(spec),

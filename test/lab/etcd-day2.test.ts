@@ -22,7 +22,6 @@ import { inspectArtifacts } from '../../src/artifacts/inspect';
 import { apiTarget, artifactPaths, componentStep, endpointsOf, etcdMemberInput, imageDelivery, probeSettings, quorumCheckInput, type ComponentStep } from '../../src/plan/inputs';
 import { maintenanceInput, membershipInput, restoreMemberStep } from '../../src/plan/etcd-inputs';
 import { controlPlaneHosts, dataPlaneHosts, hostByName } from '../../src/inventory/model';
-import * as etcdCmd from '../../src/commands/etcd';
 import * as maint from '../../src/commands/etcd-maintenance';
 import { digestKvs, parseGet } from '../../src/backup/verify';
 import { fetchSnapshot, takeSnapshot } from '../../src/reconcile/snapshot';
