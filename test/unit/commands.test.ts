@@ -509,6 +509,7 @@ void describe('every builder marks probes mutates:false and changes mutates:true
     ['docker.stop', docker.stop('etcd'), true],
     ['docker.remove', docker.remove('etcd'), true],
     ['docker.rename', docker.rename('a', 'b'), true],
+    ['docker.restart', docker.restart('etcd'), true],
     ['docker.kill', docker.kill('a', 'USR2'), true],
     ['docker.logs', docker.logs('a'), false],
     ['docker.exec', docker.exec('a', ['true'], 'x'), false],

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { certificateFacts, type EtcdStatusReport } from '../../src/reconcile/etcd-status';
 import { renderEtcdStatus } from '../../src/report/etcd-status';
+import { caBundle, fingerprints } from '../../src/reconcile/certs';
 
 const dir = mkdtempSync(join(tmpdir(), 'api7-ha-status-'));
 const cert = (name: string, days: number) => {
@@ -24,6 +25,16 @@ void describe('certificate expiry', () => {
       ['CN=new-ca', false, false],
     ]);
     assert.match(facts[1]!.notAfter, /^\d{4}-\d\d-\d\dT/);
+  });
+});
+
+void describe('a rotation\'s CA bundle', () => {
+  void it('trusts the old and the new CA, each once, whatever the host already had', () => {
+    const oldCa = cert('ca-2024', 30);
+    const newCa = cert('ca-2025', 400);
+    const bundle = caBundle(oldCa, newCa);
+    assert.deepEqual(fingerprints(bundle), [...fingerprints(oldCa), ...fingerprints(newCa)]);
+    assert.deepEqual(fingerprints(caBundle(bundle, newCa)), fingerprints(bundle), 'a retry adds nothing');
   });
 });
 
