@@ -16,8 +16,9 @@ const cert = (name: string, days: number) => {
   return readFileSync(join(dir, `${name}.pem`), 'utf8');
 };
 
+after(() => rmSync(dir, { recursive: true, force: true }));
+
 void describe('certificate expiry', () => {
-  after(() => rmSync(dir, { recursive: true, force: true }));
   void it('reads every certificate of a bundle, with days left and a warning inside the window', () => {
     const facts = certificateFacts('ha1', 'ca.pem', cert('old-ca', 10) + cert('new-ca', 400), 30);
     assert.deepEqual(facts.map((f) => [f.subject, f.daysLeft >= 9 && f.daysLeft <= 10, f.warn]), [
