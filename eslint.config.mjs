@@ -2,6 +2,7 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import { builtinModules } from 'node:module';
+import regexp from 'eslint-plugin-regexp';
 
 // Workflow code runs in Temporal's deterministic sandbox: no Node built-ins, no I/O libraries,
 // no activity/worker/client SDK packages. Type-only imports are fine (they vanish at compile time).
@@ -33,6 +34,23 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],
       'no-console': 'off',
+    },
+  },
+  {
+    // Every regular expression is linted for catastrophic backtracking (a `remotePath` pattern once
+    // took 21 s on "/" + 30 letters + "!"): values from inventories and flags meet these patterns.
+    files: ['src/**/*.ts', 'lab/**/*.ts', 'test/**/*.ts', 'bench/**/*.ts', 'scripts/**/*.{ts,mjs,js}', 'bin/*.js'],
+    plugins: { regexp },
+    rules: {
+      // The plugin's possible-error rules (not its style rules), with the backtracking ones strict:
+      // "potential" also reports what only an attacker-chosen input triggers.
+      ...Object.fromEntries(
+        Object.entries(regexp.rules)
+          .filter(([, rule]) => rule.meta.docs.category === 'Possible Errors' && rule.meta.docs.recommended)
+          .map(([name]) => [`regexp/${name}`, 'error']),
+      ),
+      'regexp/no-super-linear-backtracking': ['error', { report: 'potential' }],
+      'regexp/no-super-linear-move': ['error', { report: 'potential', ignoreSticky: false, ignorePartial: false }],
     },
   },
   {

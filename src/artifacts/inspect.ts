@@ -13,6 +13,7 @@ import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { Parser, type ReadEntry } from 'tar';
 import type { ArtifactPaths, PackageInfo } from '../plan/inputs';
+import { isImageFile, packageFiles, packageNameProblems, type TarEntry } from './layout';
 
 export type { ArtifactPaths } from '../plan/inputs';
 
@@ -95,20 +96,21 @@ export interface PackageFacts extends FileFacts {
 /** Inspect a vendor package (.tar.gz with one top folder, images/*.tar.gz inside). */
 export async function inspectPackage(path: string): Promise<PackageFacts> {
   const facts = await sha256File(path);
-  const files: string[] = [];
+  const entries: TarEntry[] = [];
   const pending: Promise<void>[] = [];
   const images: PackageFacts['images'] = [];
   const parser = new Parser({
     onReadEntry: (entry: ReadEntry) => {
       const p = entry.path.replace(/^\.\//, '');
-      if (entry.type === 'File') files.push(p);
-      if (entry.type === 'File' && /(^|\/)images\/[^/]+\.tar(\.gz)?$/.test(p)) {
+      if (p !== '' && p !== '.') entries.push({ path: p, type: entry.type, ...(entry.linkpath ? { linkpath: entry.linkpath } : {}) });
+      const inTop = p.slice(p.indexOf('/') + 1);
+      if (entry.type === 'File' && p.includes('/') && isImageFile(inTop)) {
         const stream = new Readable({ read() {} });
         entry.on('data', (c: Buffer) => stream.push(c));
         entry.on('end', () => stream.push(null));
         pending.push(
           imagesInSaveStream(stream).then((found) => {
-            for (const img of found) images.push({ file: p, id: img.id, tags: img.tags });
+            for (const img of found) images.push({ file: inTop, id: img.id, tags: img.tags });
           }),
         );
       } else entry.resume();
@@ -116,21 +118,12 @@ export async function inspectPackage(path: string): Promise<PackageFacts> {
   });
   await pipeline(createReadStream(path), createGunzip(), parser);
   await Promise.all(pending);
-  const tops = new Set(files.map((f) => f.split('/')[0]!));
-  if (tops.size !== 1) throw new Error(`${path}: a package must hold exactly one top folder (found ${[...tops].join(', ') || 'none'})`);
-  const topDir = [...tops][0]!;
-  if (!/^[A-Za-z0-9._-]+$/.test(topDir)) throw new Error(`${path}: the package folder name ${topDir} has characters api7-ha does not pass to a shell`);
+  // The same rules as `validate` (layout.ts): names api7-ha passes to a remote shell, no link out.
+  const problems = packageNameProblems(entries);
+  if (problems.length) throw new Error(`${path}: ${problems.join('; ')}`);
   if (images.length === 0) throw new Error(`${path}: no images/*.tar.gz inside the package`);
-  // These names reach a remote shell (docker load -i <dir>/<file>): quoted there, and checked here.
-  for (const f of [...files, ...images.map((i) => i.file)]) {
-    if (!/^[A-Za-z0-9._/-]+$/.test(f) || f.split('/').includes('..')) throw new Error(`${path}: the package holds a file named ${JSON.stringify(f)}, which api7-ha does not pass to a shell`);
-  }
-  return {
-    ...facts,
-    topDir,
-    files: files.map((f) => f.slice(topDir.length + 1)),
-    images: images.map((i) => ({ ...i, file: i.file.slice(topDir.length + 1) })),
-  };
+  const { top, files } = packageFiles(entries);
+  return { ...facts, topDir: top, files, images };
 }
 
 export interface ImageFacts {

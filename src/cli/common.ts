@@ -1,6 +1,8 @@
 // What every command shares: exit codes, input errors, inventory loading, Temporal settings.
 import type { Command } from 'commander';
+import { packageIssues } from '../artifacts/layout';
 import { loadInventory, InventoryError } from '../inventory/load';
+import { printable } from '../inventory/patterns';
 import type { Validated } from '../inventory/validate';
 import { SettingsError, refusedCredentials, temporalSettings, type TemporalFlags, type TemporalSettings } from '../client';
 import { KeyRingError } from '../codec';
@@ -17,9 +19,14 @@ export class RunError extends Error {
   override name = 'RunError';
 }
 
+/** The inventory and the packages it names, checked before anything starts (exit 2 on a problem). */
 export function readInventory(path: string | undefined): Validated {
   if (!path) throw new InputError('no inventory: pass -i PATH (e.g. -i .lab/inventory.yaml after `npm run lab -- up`)');
   const v = loadInventory(path);
+  // A package that is not the vendor's gzip'd tar, or lacks its layout, is bad input too: found
+  // here, not minutes later in the deploy's first activity.
+  const packages = packageIssues(v.spec);
+  if (packages.length) throw new InventoryError(packages, v.spec.inventoryPath);
   for (const w of v.warnings) process.stderr.write(`warning: ${w}\n`);
   return v;
 }
@@ -74,12 +81,13 @@ export function exitCodeFor(e: unknown): number {
   return EXIT.failed;
 }
 
+/** The message an operator reads: an InventoryError escapes its values itself; any other message may
+ *  carry a value from a flag or a file, so its control characters (but its own line breaks) are escaped. */
 export function describeError(e: unknown): string {
   if (e instanceof InventoryError) return e.message;
   const refused = refusedCredentials(e);
-  if (refused && e instanceof Error) return `${e.message}: ${refused}`;
-  if (e instanceof Error) return e.message;
-  return String(e);
+  const text = e instanceof Error ? (refused ? `${e.message}: ${refused}` : e.message) : String(e);
+  return text.split('\n').map(printable).join('\n');
 }
 
 export const workflowIdFor = (kind: 'deploy', cluster: string) => `${kind}-${cluster}`;

@@ -32,7 +32,7 @@ async function childProgress(client: Client, parentId: string, p: RunProgress): 
 }
 
 /** A line without its running durations ("[12.3s]", " 4.5s"), to tell real changes from time passing. */
-const withoutTimers = (line: string) => line.replace(/\s*\[\d+(\.\d+)?s\]/g, '').replace(/ \d+(\.\d+)?s\b/g, '');
+const withoutTimers = (line: string) => line.replace(/(?<!\s)\s*\[\d+(\.\d+)?s\]/g, '').replace(/ \d+(\.\d+)?s\b/g, '');
 
 export async function follow(client: Client, handle: WorkflowHandle, opts: { tty: boolean; intervalMs?: number; onUpdate?: (text: string) => void }): Promise<void> {
   let last = '';

@@ -19,7 +19,7 @@ export interface ComposeProject {
 
 /** Compose's default project name: the folder's basename, lowercased, keeping [a-z0-9_-]. */
 export function projectNameFor(dir: string): string {
-  const base = dir.replace(/\/+$/, '').split('/').pop() ?? '';
+  const base = dir.replace(/(?<!\/)\/+$/, '').split('/').pop() ?? '';
   const name = base.toLowerCase().replace(/[^a-z0-9_-]/g, '');
   if (!name) throw new Error(`cannot derive a compose project name from ${dir}`);
   return name;

@@ -34,7 +34,7 @@ export const CERTS_IN_CONTAINER = '/etcd_certs';
 export const envFileOnHost = (dataDir: string) => `${parentDir(dataDir)}/api7-ha-etcd.env`;
 
 function parentDir(path: string): string {
-  const i = path.replace(/\/+$/, '').lastIndexOf('/');
+  const i = path.replace(/(?<!\/)\/+$/, '').lastIndexOf('/');
   return i <= 0 ? '/' : path.slice(0, i);
 }
 

@@ -1,51 +1,88 @@
 // Reading an inventory file: native api7-ha YAML or an Ansible YAML inventory (groups etcd,
-// control_plane, data_plane, load_balancer), schema validation, semantic validation, and checks that
-// every local file it names exists. Nothing here touches a remote host.
-import { X509Certificate } from 'node:crypto';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+// control_plane, data_plane, load_balancer), then one zod pipeline: field schema, rules, files, and
+// the shape change into a ClusterSpec. Nothing here touches a remote host; every way a file can be
+// wrong ends as an InventoryError (exit 2) naming the file or the field, never as a library's error.
+import { readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { fromAnsible, looksLikeAnsible } from './ansible';
-import type { ClusterSpec } from './model';
-import { inventorySchema } from './schema';
-import { InventoryError, validateAndNormalize, type InventoryIssue, type Validated } from './validate';
+import { fileRules } from './files';
+import { clusterSpecSchema, type Validated } from './normalize';
+import { excerpt } from './patterns';
+import { inventoryRules } from './rules';
+import { InventoryError, type InventoryIssue } from './validate';
 
 export { InventoryError, formatIssues, type InventoryIssue } from './validate';
 
+/** An inventory is a few kilobytes; 100k-character values still fit. */
+const MAX_BYTES = 4 << 20;
+/** YAML aliases expanded at most this many times: a "billion laughs" document is refused, not expanded. */
+const MAX_ALIASES = 1000;
+
+const fileIssue = (message: string, fix: string): InventoryIssue => ({ path: '', message, fix });
+const PASS_IT = 'pass the path of an inventory YAML file with -i (e.g. -i .lab/inventory.yaml after `npm run lab -- up`)';
+
 export function loadInventory(path: string): Validated {
   const inventoryPath = resolve(path);
-  if (!existsSync(inventoryPath))
-    throw new InventoryError([{ path: '', message: `inventory file ${inventoryPath} does not exist`, fix: 'pass the path of an inventory YAML file with -i (e.g. -i .lab/inventory.yaml after `npm run lab -- up`)' }]);
-  const text = readFileSync(inventoryPath, 'utf8');
-  return parseInventory(text, inventoryPath);
+  return parseInventory(readInventoryText(inventoryPath), inventoryPath);
+}
+
+function readInventoryText(inventoryPath: string): string {
+  const refuse = (message: string, fix: string) => new InventoryError([fileIssue(message, fix)]);
+  let st;
+  try {
+    st = statSync(inventoryPath);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') throw refuse(`inventory file ${inventoryPath} does not exist`, PASS_IT);
+    throw refuse(`cannot read inventory file ${inventoryPath} (${code ?? 'error'})`, 'check the path and its permissions');
+  }
+  if (st.isDirectory()) throw refuse(`${inventoryPath} is a folder, not an inventory file`, `${PASS_IT}; a lab's is ${inventoryPath}/inventory.yaml`);
+  if (!st.isFile()) throw refuse(`${inventoryPath} is not a regular file`, PASS_IT);
+  if (st.size > MAX_BYTES) throw refuse(`${inventoryPath} is ${st.size} bytes; an inventory is at most ${MAX_BYTES} bytes`, 'point -i at the inventory YAML file');
+  try {
+    return readFileSync(inventoryPath, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw refuse(`cannot read inventory file ${inventoryPath}${code === 'EACCES' ? ': permission denied' : ` (${code ?? 'error'})`}`, code === 'EACCES' ? 'run as a user who can read it, or make it readable (chmod o+r, or chown)' : 'check the file');
+  }
+}
+
+/** The YAML as plain data, or every syntax problem at its line. */
+function yamlData(text: string, inventoryPath: string): unknown {
+  const refuse = (issues: InventoryIssue[]) => new InventoryError(issues, inventoryPath);
+  let doc;
+  try {
+    doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  } catch (e) {
+    // The parser itself gave up (e.g. nesting thousands of levels deep).
+    throw refuse([fileIssue(`the file cannot be read as YAML (${e instanceof Error ? e.name : 'error'})`, 'write the inventory as a YAML mapping (see README.md), without deep nesting')]);
+  }
+  if (doc.errors.length)
+    throw refuse(doc.errors.map((e) => ({ path: `line ${e.linePos?.[0]?.line ?? '?'}`, message: `YAML syntax: ${e.message.split('\n')[0]}`, fix: 'correct the YAML syntax at that line' })));
+  try {
+    return doc.toJS({ maxAliasCount: MAX_ALIASES });
+  } catch (e) {
+    if (e instanceof ReferenceError && /alias/i.test(e.message))
+      throw refuse([fileIssue(`the YAML's aliases (*name) expand more than ${MAX_ALIASES} times, as a "billion laughs" document does`, 'write the values out, or use fewer aliases of aliases')]);
+    throw refuse([fileIssue(`the YAML cannot be turned into values (${e instanceof Error ? e.name : 'error'})`, 'write plain mappings, lists and values (see README.md)')]);
+  }
 }
 
 /** Parse inventory text as if read from `inventoryPath` (relative paths resolve against its folder). */
 export function parseInventory(text: string, inventoryPath: string, opts: { checkFiles?: boolean } = {}): Validated {
-  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
-  if (doc.errors.length) {
-    throw new InventoryError(
-      doc.errors.map((e) => ({ path: `line ${e.linePos?.[0]?.line ?? '?'}`, message: `YAML syntax: ${e.message.split('\n')[0]}`, fix: 'correct the YAML syntax at that line' })),
-      inventoryPath,
-    );
-  }
-  let raw: unknown = doc.toJS();
+  let raw = yamlData(text, inventoryPath);
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw))
     throw new InventoryError([{ path: '', message: 'the file is not a YAML mapping', fix: 'start from the example in README.md (cluster:, hosts:, packages:)' }], inventoryPath);
   if (looksLikeAnsible(raw)) raw = fromAnsible(raw as Record<string, unknown>, inventoryPath);
 
-  const parsed = inventorySchema.safeParse(raw);
-  if (!parsed.success) throw new InventoryError(parsed.error.issues.map(zodIssueToInventoryIssue), inventoryPath);
-
   const baseDir = dirname(inventoryPath);
   const resolvePath = (p: string) => (isAbsolute(p) ? p : resolve(baseDir, p));
-  const validated = validateAndNormalize(parsed.data, { inventoryPath, resolvePath });
-  if (opts.checkFiles !== false) {
-    const missing = missingFiles(validated.spec);
-    if (missing.length) throw new InventoryError(missing, inventoryPath);
-  }
-  return validated;
+  const stages = opts.checkFiles === false ? [inventoryRules] : [inventoryRules, fileRules(resolvePath)];
+  const parsed = clusterSpecSchema({ inventoryPath, resolvePath }, stages).safeParse(raw);
+  if (!parsed.success) throw new InventoryError(parsed.error.issues.map(zodIssueToInventoryIssue), inventoryPath);
+  return parsed.data;
 }
 
 function formatPath(path: readonly PropertyKey[]): string {
@@ -54,96 +91,32 @@ function formatPath(path: readonly PropertyKey[]): string {
 
 function zodIssueToInventoryIssue(issue: z.core.$ZodIssue): InventoryIssue {
   const path = formatPath(issue.path);
+  const fix = (issue as { params?: { fix?: unknown } }).params?.fix;
+  // A check with its own fix; "{path}" in it is the field.
+  if (typeof fix === 'string') return { path, message: issue.message, fix: fix.replaceAll('{path}', path) };
   switch (issue.code) {
     case 'unrecognized_keys':
       return {
         path,
-        message: `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`,
+        message: `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.slice(0, 5).map((k) => excerpt(k)).join(', ')}${issue.keys.length > 5 ? ` and ${issue.keys.length - 5} more` : ''}`,
         fix: 'remove it or correct its spelling (see the inventory reference in README.md)',
       };
+    case 'too_big':
+      if (issue.origin === 'string') return { path, message: issue.message, fix: `shorten ${path} to at most ${String(issue.maximum)} characters` };
+      return defaultIssue(path, issue.message);
     case 'invalid_type': {
       // zod 4 carries no input on issues: "received undefined" is how a missing field reads.
-      if (/received undefined$/.test(issue.message)) return { path, message: 'is required', fix: `add ${path || 'it'}` };
+      if (issue.message.endsWith('received undefined')) return { path, message: 'is required', fix: `add ${path || 'it'}` };
       const article = /^[aeiou]/.test(issue.expected) ? 'an' : 'a';
       return { path, message: issue.message.replace(/^Invalid input: /, ''), fix: `set ${path} to ${article} ${issue.expected}` };
     }
-    default: {
-      const msg = issue.message;
-      const fix = msg.startsWith('must be') ? `set ${path} to ${msg.slice('must be '.length)}` : msg.startsWith('must') ? `change ${path}: it ${msg}` : `correct ${path}`;
-      return { path, message: msg, fix };
-    }
+    default:
+      return defaultIssue(path, issue.message);
   }
 }
 
-/** Local files the run reads: packages, images, keys, known_hosts, secret files, certificates. */
-function missingFiles(spec: ClusterSpec): InventoryIssue[] {
-  const issues: InventoryIssue[] = [];
-  const need = (path: string | undefined, field: string, fix: string) => {
-    if (path === undefined) return;
-    if (!existsSync(path)) issues.push({ path: field, message: `file ${path} does not exist`, fix });
-    else if (!statSync(path).isFile()) issues.push({ path: field, message: `${path} is not a file`, fix });
-  };
-  need(spec.packages.controlPlane, 'packages.control_plane', 'point it at the control plane package (e.g. api7-2.13.2304-cp.tar.gz)');
-  need(spec.packages.dataPlane, 'packages.data_plane', 'point it at the data plane package (e.g. api7-2.13.2304-dp.tar.gz)');
-  need(spec.packages.etcdImage.tarball, 'packages.etcd_image.tarball', 'point it at a `docker save` tarball of the etcd image, or remove tarball to use an image already on the hosts');
-  need(spec.packages.haproxyImage?.tarball, 'packages.haproxy_image.tarball', 'point it at a `docker save` tarball of the HAProxy image');
-  const seenKeys = new Set<string>();
-  for (const h of spec.hosts) {
-    const at = `hosts[${spec.hosts.indexOf(h)}].ssh`;
-    if (h.ssh.identityFile && !seenKeys.has(h.ssh.identityFile)) {
-      seenKeys.add(h.ssh.identityFile);
-      need(h.ssh.identityFile, `${at}.identity_file`, 'point it at the private key for this host');
-    }
-    if (!existsSync(h.ssh.knownHosts) && h.ssh.hostKeyPolicy === 'strict' && !seenKeys.has(h.ssh.knownHosts)) {
-      seenKeys.add(h.ssh.knownHosts);
-      issues.push({ path: `${at}.known_hosts`, message: `file ${h.ssh.knownHosts} does not exist`, fix: 'create it with the hosts\' keys (ssh-keyscan, then verify them), or set ssh.host_key_policy: accept-new to record keys on first use' });
-    }
-    if (!existsSync(dirname(h.ssh.knownHosts)) && !seenKeys.has(`dir:${dirname(h.ssh.knownHosts)}`) && seenKeys.add(`dir:${dirname(h.ssh.knownHosts)}`))
-      issues.push({ path: `${at}.known_hosts`, message: `folder ${dirname(h.ssh.knownHosts)} does not exist`, fix: 'create the folder or point known_hosts elsewhere' });
-  }
-  // Secret files, reported at the inventory field that names them.
-  const secretFields: Record<string, string> = {
-    etcd_password: 'etcd.auth.password.file',
-    dashboard_secret: 'control_plane.auth_secret.file',
-    admin_password: 'control_plane.admin.password.file',
-  };
-  for (const [name, ref] of Object.entries(spec.secrets)) {
-    if (ref && 'file' in ref) need(ref.file, secretFields[name] ?? name, `create the file holding the ${name.replace('_', ' ')} (mode 600), or use { env: VARIABLE }`);
-  }
-  const seenSecretFiles = new Set<string>();
-  spec.hosts.forEach((h, i) => {
-    for (const [ref, field] of [
-      [h.ssh.sudoPassword, 'sudo_password'],
-      [h.ssh.passphrase, 'passphrase'],
-    ] as const) {
-      if (!ref || !('file' in ref) || seenSecretFiles.has(ref.file)) continue;
-      seenSecretFiles.add(ref.file);
-      need(ref.file, `hosts[${i}].ssh.${field}.file`, `create the file holding the ${field.replace('_', ' ')} (mode 600), or use { env: VARIABLE }`);
-    }
-  });
-  const tls = spec.etcd.tls;
-  if (tls.enabled) {
-    need(tls.caFile, 'etcd.tls.ca_file', 'point it at the CA certificate (PEM)');
-    need(tls.serverCertFile, 'etcd.tls.server_cert_file', 'point it at the member certificate (PEM)');
-    need(tls.serverKeyFile, 'etcd.tls.server_key_file', 'point it at the member key (PEM)');
-    need(tls.clientCertFile, 'etcd.tls.client_cert_file', 'point it at the client certificate (PEM)');
-    need(tls.clientKeyFile, 'etcd.tls.client_key_file', 'point it at the client key (PEM)');
-    // etcd's gRPC gateway, which APISIX and the dashboards talk to, refuses a client certificate
-    // with a CommonName when auth is on ("CommonName of client sending a request against gateway
-    // will be ignored"): catch it here, not as a 503 in the middle of a deploy.
-    if (spec.etcd.auth.enabled && tls.clientCertFile && existsSync(tls.clientCertFile)) {
-      try {
-        const subject = new X509Certificate(readFileSync(tls.clientCertFile)).subject;
-        if (/(^|\n)CN=/.test(subject))
-          issues.push({
-            path: 'etcd.tls.client_cert_file',
-            message: `the client certificate has a CommonName (${subject.replace(/\n/g, ', ')}), which etcd's gateway refuses when auth is on`,
-            fix: 'issue the client certificate without a CN (e.g. -subj /O=api7), or turn etcd auth off and rely on mTLS',
-          });
-      } catch {
-        issues.push({ path: 'etcd.tls.client_cert_file', message: 'is not a PEM certificate', fix: 'point it at the client certificate (PEM)' });
-      }
-    }
-  }
-  return issues;
+/** A message that says what a valid value is ("must be ...") gives its own fix. */
+function defaultIssue(path: string, msg: string): InventoryIssue {
+  const fix = msg.startsWith('must be') ? `set ${path} to ${msg.slice('must be '.length)}` : msg.startsWith('must') ? `change ${path}: it ${msg}` : `correct ${path}`;
+  return { path, message: msg, fix };
 }

@@ -86,7 +86,8 @@ export interface ClusterSpec {
     heartbeatIntervalMs?: number;
     electionTimeoutMs?: number;
     /** ETCD_AUTO_COMPACTION_MODE / _RETENTION and ETCD_QUOTA_BACKEND_BYTES on every member. */
-    autoCompaction: { mode: 'periodic' | 'revision'; retention: string };
+    autoCompactionMode: 'periodic' | 'revision';
+    autoCompactionRetention: string;
     quotaBackendBytes: number;
     auth: { enabled: boolean; user: string };
     tls: {

@@ -1,22 +1,39 @@
 // The inventory file's shape (YAML), validated with zod. Field names follow the YAML (snake_case);
-// `model.ts` turns a parsed inventory into the normalized ClusterSpec the workflows run on.
+// `normalize.ts` turns a parsed inventory into the normalized ClusterSpec the workflows run on.
 //
-// Every string that can reach a remote shell matches a strict pattern (patterns.ts); messages name the
-// fix, because an operator reads them at 3 a.m.
+// Every string that can reach a remote shell matches a strict pattern (patterns.ts); every number has
+// both bounds; messages name the fix, because an operator reads them at 3 a.m.
 import { z } from 'zod';
-import { hasDotSegments, patterns, type PatternName } from './patterns';
+import { SCENARIOS } from '../drills/scenarios';
+import type { ScenarioId } from '../drills/journal';
+import { excerpt, hasControlCharacters, hasDotSegments, patterns, type PatternName } from './patterns';
 
-const strict = (name: PatternName) =>
-  z.string().regex(patterns[name].re, { message: `must be ${patterns[name].describe}` });
+/** A string of at most `max` characters (checked first: a 100k-character value never meets a pattern). */
+const bounded = (max: number) => z.string().max(max, { message: `is longer than ${max} characters` });
+/** Later checks of a field wait for the earlier ones (a too-long value gets one message, and never meets its pattern). */
+const unlessWrong = { when: (payload: { issues: readonly unknown[] }) => payload.issues.length === 0 };
 
-const remotePath = z
-  .string()
-  .regex(patterns.remotePath.re, { message: `must be ${patterns.remotePath.describe}` })
-  .refine((p) => !hasDotSegments(p), { message: 'must not contain "." or ".." segments; write the absolute path' })
-  .refine((p) => p !== '/', { message: 'must not be "/"; name a directory of its own' });
+const strict = (name: PatternName) => bounded(patterns[name].max).regex(patterns[name].re, { message: `must be ${patterns[name].describe}`, ...unlessWrong });
 
-/** A local file on the machine that runs the worker. Never reaches a remote shell. */
-const localPath = z.string().min(1, { message: 'must be a path to a local file' });
+const remotePath = strict('remotePath')
+  .refine((p) => !hasDotSegments(p), { message: 'must not contain "." or ".." segments; write the absolute path', ...unlessWrong })
+  .refine((p) => p !== '/', { message: 'must not be "/"; name a directory of its own', ...unlessWrong });
+
+/** A local file on the machine that runs the worker. Never reaches a remote shell, but it is printed. */
+const localPath = bounded(4096)
+  .min(1, { message: 'must be a path to a local file', ...unlessWrong })
+  .refine((p) => !hasControlCharacters(p), { message: 'must not contain control characters or line breaks', params: { fix: 'write the path of the file as it is on disk' }, ...unlessWrong });
+
+/** A package or image tarball: its base name reaches remote probes (`sha256sum <dir>/<name>`). */
+const baseName = (p: string) => p.slice(p.lastIndexOf('/') + 1);
+const tarballPath = localPath.refine((p) => patterns.fileName.re.test(baseName(p)), {
+  error: (iss) => `names the file ${excerpt(baseName(String(iss.input)))}, whose name api7-ha does not pass to a remote shell: a package or image file name must be ${patterns.fileName.describe}`,
+  params: { fix: 'rename the file (e.g. api7-2.13.2304-cp.tar.gz) and point {path} at it' },
+  ...unlessWrong,
+});
+
+/** An integer from `min` to `max`: every number has an upper bound. */
+const int = (min: number, max: number) => z.number().int().min(min, { message: `must be ${min}-${max}` }).max(max, { message: `must be ${min}-${max}` });
 
 export const secretRefSchema = z.union(
   [
@@ -28,6 +45,8 @@ export const secretRefSchema = z.union(
 export type SecretRef = z.infer<typeof secretRefSchema>;
 
 const port = z.number({ message: 'must be a port number' }).int().min(1, { message: 'must be 1-65535' }).max(65535, { message: 'must be 1-65535' });
+
+const scenarioIds = Object.keys(SCENARIOS) as [ScenarioId, ...ScenarioId[]];
 
 export const sshSchema = z
   .object({
@@ -46,7 +65,7 @@ export const sshSchema = z
       .optional(),
     known_hosts: localPath.optional(),
     host_key_policy: z.enum(['strict', 'accept-new'], { message: 'must be "strict" (default) or "accept-new"' }).optional(),
-    connect_timeout_s: z.number().int().min(1).max(300).optional(),
+    connect_timeout_s: int(1, 300).optional(),
   })
   .strict();
 export type SshSettings = z.infer<typeof sshSchema>;
@@ -60,7 +79,7 @@ export const hostSchema = z
   .object({
     name: strict('hostName'),
     address: strict('address'),
-    roles: z.array(roleSchema).min(1, { message: 'must list at least one role' }),
+    roles: z.array(roleSchema).min(1, { message: 'must list at least one role' }).max(4, { message: 'must list each of the four roles at most once' }),
     ssh: sshSchema.optional(),
     /** etcd member name; default api7-etcd-<n> in inventory order, as in the runbook. */
     etcd_name: strict('etcdMemberName').optional(),
@@ -70,15 +89,15 @@ export const hostSchema = z
 const imageSchema = z
   .object({
     /** A `docker save` tarball to load on the hosts; omit to use an image the hosts already have. */
-    tarball: localPath.optional(),
+    tarball: tarballPath.optional(),
     name: strict('imageName'),
   })
   .strict();
 
 export const packagesSchema = z
   .object({
-    control_plane: localPath,
-    data_plane: localPath,
+    control_plane: tarballPath,
+    data_plane: tarballPath,
     etcd_image: imageSchema.default({ name: 'bitnami/etcd:3.4.13' }),
     haproxy_image: imageSchema.optional(),
   })
@@ -92,17 +111,19 @@ const etcdSchema = z
     client_port: port.default(2379),
     peer_port: port.default(2380),
     enable_v2: z.boolean().default(true),
-    heartbeat_interval_ms: z.number().int().min(10).max(5000).optional(),
-    election_timeout_ms: z.number().int().min(50).max(50000).optional(),
+    heartbeat_interval_ms: int(10, 5000).optional(),
+    election_timeout_ms: int(50, 50000).optional(),
     /** Upkeep (etcd op-guide, maintenance): old revisions compacted automatically, and a quota set
      *  explicitly rather than left to the image. A full quota raises NOSPACE (the cluster turns
      *  read-only) until compaction + defrag + alarm disarm (`api7-ha etcd disarm`). */
     auto_compaction_mode: z.enum(['periodic', 'revision'], { message: 'must be "periodic" (retention is a duration) or "revision" (retention is a count)' }).default('periodic'),
-    auto_compaction_retention: z
-      .string()
-      .regex(patterns.compactionRetention.re, { message: `must be ${patterns.compactionRetention.describe}` })
-      .default('1h'),
-    quota_backend_bytes: z.number().int().min(1 << 20, { message: 'must be at least 1 MiB (1048576)' }).max(8 * 2 ** 30, { message: 'must be at most 8 GiB, etcd\'s suggested maximum' }).default(2 * 2 ** 30),
+    auto_compaction_retention: strict('compactionRetention').default('1h'),
+    quota_backend_bytes: z
+      .number({ message: 'must be a number of bytes' })
+      .int()
+      .min(2 ** 20, { message: 'must be at least 1 MiB (1048576)' })
+      .max(8 * 2 ** 30, { message: "must be at most 8 GiB (8589934592), etcd's suggested maximum" })
+      .default(2 * 2 ** 30),
     auth: z
       .object({
         enabled: z.boolean().default(false),
@@ -122,7 +143,7 @@ const etcdSchema = z
         client_cert_file: localPath.optional(),
         client_key_file: localPath.optional(),
         /** `status` warns this many days before a certificate on a host expires. */
-        expiry_warning_days: z.number().int().min(1).max(3650).default(30),
+        expiry_warning_days: int(1, 3650).default(30),
       })
       .strict()
       .default({ enabled: false, expiry_warning_days: 30 }),
@@ -139,7 +160,7 @@ const controlPlaneSchema = z
       .object({ username: strict('user').default('admin'), password: secretRefSchema })
       .strict()
       .optional(),
-    token_expire_s: z.number().int().min(60).max(604800).default(3600),
+    token_expire_s: int(60, 604800).default(3600),
   })
   .strict();
 
@@ -147,9 +168,9 @@ const dataPlaneSchema = z
   .object({
     install_dir: remotePath.default('/opt/api7'),
     /** Gateways rolled out at once when changing a running estate (first install: all at once). */
-    batch_size: z.number().int().min(1).max(1000).default(5),
+    batch_size: int(1, 1000).default(5),
     /** Gateways that may fail in a rollout before it stops. */
-    failure_budget: z.number().int().min(0).default(0),
+    failure_budget: int(0, 5000).default(0),
   })
   .strict();
 
@@ -161,9 +182,9 @@ const loadBalancerSchema = z
     stats_port: port.default(8404),
     install_dir: remotePath.default('/opt/api7-ha/haproxy'),
     /** HAProxy health-check interval: a lost backend leaves rotation after fall x interval. */
-    check_interval_ms: z.number().int().min(50).max(10000).default(250),
-    fall: z.number().int().min(1).max(10).default(2),
-    rise: z.number().int().min(1).max(10).default(2),
+    check_interval_ms: int(50, 10000).default(250),
+    fall: int(1, 10).default(2),
+    rise: int(1, 10).default(2),
     external: z
       .object({ control_plane_url: strict('url'), data_plane_url: strict('url') })
       .strict()
@@ -175,11 +196,11 @@ const verificationSchema = z
   .object({
     host: strict('httpHost').default('test.com'),
     path: strict('httpPath').default('/get'),
-    expect_status: z.number().int().min(100).max(599).default(200),
+    expect_status: int(100, 599).default(200),
     /** Where the probe route sends traffic (the runbook's httpbin). */
     upstream: strict('hostPort').optional(),
     route_id: strict('routeId').default('api7-ha-probe'),
-    deadline_s: z.number().int().min(1).max(3600).default(60),
+    deadline_s: int(1, 3600).default(60),
   })
   .strict();
 
@@ -187,43 +208,70 @@ const failoverSchema = z
   .object({
     /** Run the runbook's three checks (stop a gateway, a dashboard, an etcd member) after deploy. */
     enabled: z.boolean().default(true),
-    recovery_deadline_s: z.number().int().min(5).max(3600).default(120),
+    recovery_deadline_s: int(5, 3600).default(120),
   })
   .strict();
 
 const drillThresholdsSchema = z
   .object({
-    dp_max_outage_ms: z.number().int().min(0).default(2000),
-    cp_max_outage_ms: z.number().int().min(0).default(5000),
-    etcd_cp_write_recovery_ms: z.number().int().min(0).default(5000),
-    etcd_dp_max_failures: z.number().int().min(0).default(0),
-    recovery_deadline_s: z.number().int().min(5).default(120),
+    dp_max_outage_ms: int(0, 600_000).default(2000),
+    cp_max_outage_ms: int(0, 600_000).default(5000),
+    etcd_cp_write_recovery_ms: int(0, 600_000).default(5000),
+    etcd_dp_max_failures: int(0, 1_000_000).default(0),
+    recovery_deadline_s: int(5, 3600).default(120),
   })
   .strict();
 
-const backupSchema = z
+/**
+ * A value or a mapping, told apart by shape: a mapping's problems are reported at their own fields
+ * (zod's union would report a missing command as "not one of the options" at the parent).
+ */
+function byShape<V extends z.ZodType, M extends z.ZodType>(value: V, mapping: M) {
+  return z.unknown().transform((input, ctx): z.output<V> | z.output<M> => {
+    const r = (input !== null && typeof input === 'object' && !Array.isArray(input) ? mapping : value).safeParse(input);
+    if (r.success) return r.data;
+    for (const issue of r.error.issues) ctx.issues.push({ ...issue, input } as never);
+    return z.NEVER;
+  });
+}
+
+/** An argv run on the worker's machine, never through a shell: a program, then its arguments. */
+const argvSchema = z
+  .tuple([strict('program')], strict('argument'))
+  .refine((argv) => argv.length <= 64, { message: 'must have at most 64 elements' });
+
+const hostFaultCommandsSchema = z
   .object({
-    /** Where snapshots are kept on the worker's machine (every worker must see the same folder);
-     *  default: backups/<cluster> beside the inventory. */
-    dir: localPath.optional(),
-    /** Snapshots of this cluster kept; older ones are deleted after a new one is verified. */
-    retention: z.number().int().min(1).max(1000).default(14),
-    /** Restore every snapshot into a throwaway etcd on the worker and compare it with the estate. */
-    verify: z.boolean().default(true),
-    /** A folder holding the etcd and etcdctl the verification runs (default: found on PATH). */
-    verify_tools_dir: localPath.optional(),
+    commands: z
+      .object({
+        power_off: argvSchema,
+        power_on: argvSchema,
+        disconnect: argvSchema.optional(),
+        reconnect: argvSchema.optional(),
+        timeout_s: int(1, 3600).default(60),
+      })
+      .strict(),
   })
   .strict();
 
 const drillsSchema = z
   .object({
-    probe_rate_per_s: z.number().min(1).max(200).default(20),
-    hold_s: z.number().min(1).max(600).default(6),
-    scenarios: z.array(z.string()).optional(),
+    probe_rate_per_s: z.number().min(1, { message: 'must be 1-200' }).max(200, { message: 'must be 1-200' }).default(20),
+    hold_s: z.number().min(1, { message: 'must be 1-600' }).max(600, { message: 'must be 1-600' }).default(6),
+    scenarios: z
+      .array(z.enum(scenarioIds, { message: `must be one of ${scenarioIds.join(', ')}` }))
+      .min(1, { message: 'must name at least one scenario (or leave scenarios out for the default set)' })
+      .max(scenarioIds.length * 2, { message: `must list at most ${scenarioIds.length * 2} scenarios` })
+      .optional(),
     /** Faults that take whole hosts (host-loss, etcd-partition) need a driver that can power a host
-     *  off and on or cut its network: "lab" (api7-ha's lab, written by `lab up`); none on a real estate
-     *  unless one is configured. */
-    host_faults: z.enum(['none', 'lab'], { message: 'must be "none" or "lab"' }).default('none'),
+     *  off and on or cut its network: "lab" (api7-ha's lab, written by `lab up`), or the operator's own
+     *  commands (IPMI, a cloud CLI); none on a real estate unless one is configured. */
+    host_faults: byShape(
+      z.enum(['none', 'lab'], { message: 'must be "none", "lab" or { commands: { power_off: [program, args...], power_on: [...], disconnect: [...], reconnect: [...] } }' }),
+      hostFaultCommandsSchema,
+    )
+      .optional()
+      .default('none'),
     /** Scenarios that destroy state and rebuild it (etcd-quorum-loss: its rollback is a restore from
      *  a snapshot taken by the drill): refused unless the operator allows them here. */
     allow_destructive: z.boolean().default(false),
@@ -237,16 +285,30 @@ const drillsSchema = z
   })
   .strict();
 
+const backupSchema = z
+  .object({
+    /** Where snapshots are kept on the worker's machine (every worker must see the same folder);
+     *  default: backups/<cluster> beside the inventory. */
+    dir: localPath.optional(),
+    /** Snapshots of this cluster kept; older ones are deleted after a new one is taken. */
+    retention: int(1, 1000).default(14),
+    /** Restore every snapshot into a throwaway etcd on the worker and compare it with the estate. */
+    verify: z.boolean().default(true),
+    /** A folder holding the etcd and etcdctl the verification runs (default: found on PATH). */
+    verify_tools_dir: localPath.optional(),
+  })
+  .strict();
+
 export const inventorySchema = z
   .object({
     cluster: z
-      .object({ name: strict('clusterName'), cluster_id: z.union([strict('clusterId'), z.number().int().nonnegative().transform(String)]) })
+      .object({ name: strict('clusterName'), cluster_id: z.union([strict('clusterId'), int(0, Number.MAX_SAFE_INTEGER).transform(String)], { message: `must be ${patterns.clusterId.describe}` }) })
       .strict(),
     product: z.enum(['api7-ee-2.13', 'apisix-3'], { message: 'must be "api7-ee-2.13" (default) or "apisix-3"' }).default('api7-ee-2.13'),
     /** A single etcd member (no fault tolerance) is only accepted with this explicit opt-out; an even count never is. */
     allow_no_ha: z.boolean().default(false),
     ssh: sshSchema.default({}),
-    hosts: z.array(hostSchema).min(1, { message: 'must list the hosts of the estate' }),
+    hosts: z.array(hostSchema).min(1, { message: 'must list the hosts of the estate' }).max(5000, { message: 'must list at most 5000 hosts' }),
     packages: packagesSchema,
     etcd: etcdSchema.default(() => etcdSchema.parse({})),
     control_plane: controlPlaneSchema.default(() => controlPlaneSchema.parse({})),
@@ -256,8 +318,8 @@ export const inventorySchema = z
     failover: failoverSchema.default(() => failoverSchema.parse({})),
     drills: drillsSchema.default(() => drillsSchema.parse({})),
     backup: backupSchema.default(() => backupSchema.parse({})),
-    /** Written by the lab; ignored by deploys. */
-    lab: z.record(z.string(), z.unknown()).optional(),
+    /** Written by the lab (the host that plays the probe route's upstream); ignored by deploys. */
+    lab: z.object({ upstream_host: strict('hostName').optional() }).strict().optional(),
   })
   .strict();
 

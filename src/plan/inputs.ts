@@ -167,7 +167,7 @@ export function etcdMemberInput(spec: ClusterSpec, host: HostSpec): EtcdMemberIn
     enableV2: spec.etcd.enableV2,
     ...(spec.etcd.heartbeatIntervalMs ? { heartbeatIntervalMs: spec.etcd.heartbeatIntervalMs } : {}),
     ...(spec.etcd.electionTimeoutMs ? { electionTimeoutMs: spec.etcd.electionTimeoutMs } : {}),
-    autoCompaction: spec.etcd.autoCompaction,
+    autoCompaction: { mode: spec.etcd.autoCompactionMode, retention: spec.etcd.autoCompactionRetention },
     quotaBackendBytes: spec.etcd.quotaBackendBytes,
     auth: spec.etcd.auth,
     tls: spec.etcd.tls.enabled,

@@ -152,7 +152,7 @@ export async function preflightHost(ctx: StepContext, input: PreflightInput): Pr
       facts.docker = undefined;
     }
     if (!facts.docker) add('block', 'docker', 'the Docker engine did not report a version (is the daemon running?)', 'systemctl enable --now docker');
-    else if (compareVersions(facts.docker.replace(/[^0-9.].*$/, ''), MIN_DOCKER) < 0)
+    else if (compareVersions((/^[\d.]*/.exec(facts.docker)?.[0] ?? ''), MIN_DOCKER) < 0)
       add('block', 'docker', `Docker ${facts.docker} is older than ${MIN_DOCKER}`, `upgrade Docker to ${MIN_DOCKER} or later`);
   }
   const [plugin, standalone] = await must(probes.compose);

@@ -7,6 +7,7 @@ import { stat } from 'node:fs/promises';
 import { shellLine } from '../commands/shell';
 import type { FileSpec, RemoteCommand } from '../commands/types';
 import * as files from '../commands/files';
+import * as staging from '../commands/staging';
 import type { SecretName, SecretRef, SshTarget } from '../inventory/model';
 import { maskSecrets, resolveSecret, substituteSecrets } from './secrets';
 import type { ExecResult, SshConnection, SshPool } from './ssh';
@@ -191,13 +192,44 @@ export class HostExecutor {
     const sftp = await conn.sftp();
     const dir = path.slice(0, path.lastIndexOf('/')) || '/';
     const name = path.slice(path.lastIndexOf('/') + 1);
-    // Root writes next to the target (atomic rename); sudo users stage in /tmp and move with sudo.
-    const staging = this.target.sudo ? `/tmp/.api7-ha-${process.pid}-${Date.now()}-${name}` : `${dir}/.${name}.api7-ha-tmp`;
-    await new Promise<void>((resolve, reject) =>
-      sftp.writeFile(staging, content, { mode }, (err) => (err ? reject(new Error(`${this.host}: cannot write ${staging} over SFTP as ${this.target.user}: ${err.message}`)) : resolve())),
-    );
-    await this.run({ ...files.chmod(mode.toString(8).padStart(3, '0'), staging), describe: `set the mode of ${path}` });
-    await this.run({ ...files.move(staging, path), describe: `write ${path}` });
+    // Root writes next to the target (atomic rename); a sudo user stages in a private folder of its
+    // own (mktemp -d, 0700) and root moves the file into place.
+    const privateDir = this.target.sudo ? await this.makePrivateDir(staging.WRITE_STAGING_PREFIX) : undefined;
+    const staged = privateDir ? `${privateDir}/${name}` : `${dir}/.${name}.api7-ha-tmp`;
+    try {
+      await new Promise<void>((resolve, reject) =>
+        sftp.writeFile(staged, content, { mode }, (err) => (err ? reject(new Error(`${this.host}: cannot write ${staged} over SFTP as ${this.target.user}: ${err.message}`)) : resolve())),
+      );
+      await this.run({ ...files.chmod(mode.toString(8).padStart(3, '0'), staged), describe: `set the mode of ${path}` });
+      if (privateDir) await this.run(staging.ownByRoot(staged));
+      await this.run({ ...files.move(staged, path), describe: `write ${path}` });
+    } finally {
+      if (privateDir) await this.removePrivateDir(privateDir, staged);
+    }
+  }
+
+  /** A new private staging folder (as the connecting user), checked to be what mktemp makes. */
+  private async makePrivateDir(prefix: string): Promise<string> {
+    const dir = (await this.output(staging.makePrivateDir(prefix))) ?? '';
+    if (!staging.isPrivateDirOf(prefix, dir)) throw new Error(`${this.host}: mktemp -d printed ${JSON.stringify(dir.slice(0, 200))}, not a folder /tmp/${prefix}.XXXXXXXXXX`);
+    return dir;
+  }
+
+  /** Best effort: a staging folder left behind is private and holds nothing root relies on. */
+  private async removePrivateDir(dir: string, ...inside: string[]): Promise<void> {
+    try {
+      for (const f of inside) await this.run(staging.removeStagedFile(f));
+      await this.run(staging.removePrivateDir(dir));
+    } catch {
+      // The connection may be the reason the step failed; the folder is harmless.
+    }
+  }
+
+  /** The private folder an earlier attempt of this upload staged in (so it resumes), or a new one. */
+  private async uploadDir(remotePath: string): Promise<string> {
+    const prefix = staging.uploadStagingPrefix(remotePath);
+    const found = (await this.output(staging.findPrivateDirs(prefix, this.target.user))) ?? '';
+    return found.split('\n').find((d) => staging.isPrivateDirOf(prefix, d)) ?? (await this.makePrivateDir(prefix));
   }
 
   /**
@@ -217,7 +249,10 @@ export class HostExecutor {
       this.planned.push({ host: this.host, kind: 'upload', describe: `upload ${localPath} (${total} bytes, sha256 ${sha256.slice(0, 12)}…)`, detail: remotePath });
       return { uploaded: true, bytes: total, resumedFrom: 0 };
     }
-    const part = this.target.sudo ? `/tmp/.api7-ha-upload-${remotePath.replace(/[^A-Za-z0-9._-]/g, '_')}.part` : `${remotePath}.part`;
+    // Root: <remote>.part beside the target. A sudo user: a private folder of its own, found again
+    // by a retry (never a fixed name in /tmp that another user could have created first).
+    const privateDir = this.target.sudo ? await this.uploadDir(remotePath) : undefined;
+    const part = privateDir ? `${privateDir}/${remotePath.slice(remotePath.lastIndexOf('/') + 1)}.part` : `${remotePath}.part`;
     const sizeOut = await this.output(files.size(part));
     let offset = sizeOut !== undefined ? Number(sizeOut) : 0;
     if (!Number.isFinite(offset) || offset > total) offset = 0;
@@ -257,7 +292,9 @@ export class HostExecutor {
       await this.run({ ...files.move(part, `${part}.corrupt`), describe: `set aside a corrupt partial upload of ${remotePath}` });
       throw new Error(`${this.host}: upload of ${remotePath} arrived with sha256 ${got ?? 'unknown'}, expected ${sha256}`);
     }
+    if (privateDir) await this.run(staging.ownByRoot(part));
     await this.run({ ...files.move(part, remotePath), describe: `move the upload into place at ${remotePath}` });
+    if (privateDir) await this.removePrivateDir(privateDir);
     return { uploaded: true, bytes: total - offset, resumedFrom: offset };
   }
 }

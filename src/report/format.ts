@@ -63,10 +63,10 @@ export function fmtUtc(epochMs: number): string {
   return `${new Date(epochMs).toISOString().replace('T', ' ').replace(/\.\d{3}Z$/, '')} UTC`;
 }
 
-/** An integer count with thin grouping ("20 000"), locale-free. */
+/** An integer count with thin grouping ("20 000"): en-US grouping with its commas as spaces, the same on every machine. */
 export function count(n: number | undefined): string {
   if (n === undefined || !Number.isFinite(n)) return '—';
-  return String(Math.round(n)).replace(/\B(?=(\d{3})+(?!\d))/g, ' ');
+  return Math.round(n).toLocaleString('en-US').replace(/,/g, ' ');
 }
 
 /** A latency pair "p50 / p99" ("3 / 48 ms"), or "—" when nothing was measured. */

@@ -3,11 +3,16 @@
 // openssl); plus host-key pinning failures. Real lab, real Temporal, a worker in its own process.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { chmodSync, copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { LabInfo } from '../../lab/lab';
+import * as staging from '../../src/commands/staging';
+import { loadInventory } from '../../src/inventory/load';
 import { http, looksLikeUpstream } from '../../src/reconcile/http';
+import { HostExecutor } from '../../src/remote/executor';
+import { SshPool } from '../../src/remote/ssh';
 import type { DeployResult } from '../../src/workflows/types';
 import type { DrillJournal } from '../../src/drills/journal';
 import { cli, startWorker, temporalEnv, type WorkerProcess } from '../support/cli';
@@ -80,6 +85,67 @@ void describe('deploy variants on the lab: APISIX 3, a sudo user, etcd auth + mT
     await lab.down();
     // What this test added to the lab folder (certificates, inventories) goes too.
     rmSync(info.dir, { recursive: true, force: true });
+  });
+
+  void it('stages as the sudo user in private folders: files another user put in /tmp are never followed, and an upload resumes', async () => {
+    const onHost = async (script: string) => {
+      const r = await lab.hostExec('ha4', ['sh', '-c', script]);
+      assert.equal(r.code, 0, `${script}: ${r.stderr}`);
+      return r.stdout.trim();
+    };
+    const dest = '/opt/api7-ha-staging-test';
+    const [remoteA, remoteB] = [`${dest}/a.tar.gz`, `${dest}/b.tar.gz`];
+    // Another local user lays traps where api7-ha staged before: the old fixed upload names (a
+    // symlink to a file the deploy user can write, and a world-writable file of its own), and
+    // folders named like the new ones (its own, world-writable, and a symlink to one of deploy's).
+    const oldPart = (remote: string) => `/tmp/.api7-ha-upload-${remote.replace(/[^A-Za-z0-9._-]/g, '_')}.part`;
+    const prefixA = staging.uploadStagingPrefix(remoteA);
+    await onHost(
+      [
+        'id mallory >/dev/null 2>&1 || useradd -m -s /bin/sh mallory',
+        `mkdir -p ${dest}`,
+        "su deploy -c 'echo precious > /home/deploy/victim; mkdir -m 700 /home/deploy/trap'",
+        `su mallory -s /bin/sh -c 'ln -s /home/deploy/victim ${oldPart(remoteA)}; echo mallory > ${oldPart(remoteB)}; chmod 666 ${oldPart(remoteB)}; mkdir -m 700 /tmp/${prefixA}.AAAAAAAAAA; mkdir -m 777 /tmp/${prefixA}.BBBBBBBBBB; ln -s /home/deploy/trap /tmp/${prefixA}.CCCCCCCCCC'`,
+      ].join(' && '),
+    );
+    const local = join(info.dir, 'staging-test.bin');
+    const content = Buffer.alloc(3 << 20, 'api7-ha staging ');
+    writeFileSync(local, content);
+    const sha = createHash('sha256').update(content).digest('hex');
+
+    const { spec } = loadInventory(inventory);
+    const target = spec.hosts.find((h) => h.name === 'ha4')!.ssh;
+    assert.deepEqual([target.user, target.sudo], ['deploy', true]);
+    const pool = new SshPool();
+    try {
+      const x = new HostExecutor(target, pool, 'apply', spec.secrets);
+      assert.deepEqual(await x.upload(local, remoteA, sha), { uploaded: true, bytes: content.length, resumedFrom: 0 });
+      assert.deepEqual(await x.upload(local, remoteB, sha), { uploaded: true, bytes: content.length, resumedFrom: 0 });
+      await x.ensureFile({ path: `${dest}/conf.yaml`, content: 'key: value\n', mode: 0o600, secrets: 'none', backup: true, describe: 'a test config' }, 'test');
+
+      // A previous attempt died half way: its private folder and .part are there; the retry resumes.
+      const remoteC = `${dest}/c.tar.gz`;
+      const dir = (await x.output(staging.makePrivateDir(staging.uploadStagingPrefix(remoteC))))!;
+      const sftp = await (await pool.get(target)).sftp();
+      const half = content.length >> 1;
+      await new Promise<void>((resolve, reject) => sftp.writeFile(`${dir}/c.tar.gz.part`, content.subarray(0, half), (e) => (e ? reject(e) : resolve())));
+      assert.deepEqual(await x.upload(local, remoteC, sha), { uploaded: true, bytes: content.length - half, resumedFrom: half });
+    } finally {
+      await pool.closeAll();
+    }
+
+    // Every file arrived whole and is root's; nothing of the traps was followed, written or moved.
+    for (const f of ['a.tar.gz', 'b.tar.gz', 'c.tar.gz']) {
+      assert.equal(await onHost(`sha256sum ${dest}/${f} | cut -d' ' -f1`), sha, f);
+      assert.equal(await onHost(`stat -c '%F %U' ${dest}/${f}`), 'regular file root', f);
+    }
+    assert.equal(await onHost(`stat -c '%U %a' ${dest}/conf.yaml; cat ${dest}/conf.yaml`), 'root 600\nkey: value');
+    assert.equal(await onHost('cat /home/deploy/victim'), 'precious');
+    assert.equal(await onHost(`readlink ${oldPart(remoteA)}; cat ${oldPart(remoteB)}; stat -c %U ${oldPart(remoteB)}`), '/home/deploy/victim\nmallory\nmallory');
+    assert.equal(await onHost(`ls -A /tmp/${prefixA}.AAAAAAAAAA /tmp/${prefixA}.BBBBBBBBBB /home/deploy/trap | grep -v ':$' | grep -v '^$' || true`), '', 'the decoy folders are empty');
+    // And the deploy user's own staging folders are gone.
+    assert.equal(await onHost("find /tmp -maxdepth 1 -user deploy -name 'api7-ha-*'"), '');
+    await onHost(`rm -rf ${dest} /tmp/.api7-ha-upload-* /tmp/${prefixA}.*`);
   });
 
   void it('refuses a host whose key changed, naming it, and touches nothing', async () => {

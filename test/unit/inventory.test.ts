@@ -8,81 +8,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { parse, stringify } from 'yaml';
-import { InventoryError, loadInventory, parseInventory, type InventoryIssue } from '../../src/inventory/load';
+import { InventoryError, loadInventory, parseInventory } from '../../src/inventory/load';
 import type { ClusterSpec, HostSpec, SshTarget } from '../../src/inventory/model';
-import type { Validated } from '../../src/inventory/validate';
-
-/** The repository root, found from this file whether it runs from test/unit or dist/test/unit. */
-function repoRoot(): string {
-  for (let dir = __dirname; ; dir = path.dirname(dir)) {
-    const pkg = path.join(dir, 'package.json');
-    if (existsSync(pkg) && (JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'api7-ha') return dir;
-    if (path.dirname(dir) === dir) throw new Error(`no api7-ha package.json above ${__dirname}`);
-  }
-}
-
-const ROOT = repoRoot();
-const FIXTURES = path.join(ROOT, 'test', 'fixtures', 'inventory');
-const fx = (p: string) => path.join(FIXTURES, p);
-const LAB_YAML = fx('lab.yaml');
-const ANSIBLE_YAML = fx('ansible.yaml');
-
-type Doc = Record<string, unknown>;
-const labDoc = parse(readFileSync(LAB_YAML, 'utf8')) as Doc;
-const freshLab = (): Doc => structuredClone(labDoc);
-const hostsOf = (d: Doc) => d['hosts'] as Doc[];
-const section = (d: Doc, key: string): Doc => {
-  if (d[key] === undefined) d[key] = {};
-  return d[key] as Doc;
-};
-
-/** Set a value at "a.b[2].c", creating missing objects on the way. */
-function setPath(doc: Doc, dotted: string, value: unknown): void {
-  const keys = dotted.split('.').flatMap((seg) => {
-    const m = /^([^[]+)((?:\[\d+\])*)$/.exec(seg);
-    if (!m) throw new Error(`bad path ${dotted}`);
-    return [m[1] as string | number, ...[...(m[2] ?? '').matchAll(/\[(\d+)\]/g)].map((x) => Number(x[1]))];
-  });
-  let cur = doc as Record<string | number, unknown>;
-  keys.slice(0, -1).forEach((k) => {
-    if (cur[k] === undefined || cur[k] === null) cur[k] = {};
-    cur = cur[k] as Record<string | number, unknown>;
-  });
-  cur[keys[keys.length - 1]!] = value;
-}
-
-/** Parse a (mutated) lab inventory as if it sat in the fixtures folder, so relative paths resolve. */
-function parseLab(mutate: (d: Doc) => void = () => undefined, opts: { checkFiles?: boolean } = {}): Validated {
-  const d = freshLab();
-  mutate(d);
-  return parseInventory(stringify(d), fx('case.yaml'), opts);
-}
-
-/** The issues of an inventory that must be refused. */
-function issuesOf(fn: () => unknown): InventoryIssue[] {
-  try {
-    fn();
-  } catch (e) {
-    assert.ok(e instanceof InventoryError, `expected an InventoryError, got ${String(e)}`);
-    return e.issues;
-  }
-  assert.fail('the inventory was accepted, but it should have been refused');
-}
-
-function issueAt(issues: InventoryIssue[], at: string): InventoryIssue {
-  const found = issues.find((i) => i.path === at);
-  assert.ok(found, `no issue at "${at}"; got:\n${issues.map((i) => `  ${i.path}: ${i.message}`).join('\n')}`);
-  return found;
-}
-
-/** Refused with exactly one issue, at `at`, whose message and fix match. */
-function refusedAt(mutate: (d: Doc) => void, at: string, message: RegExp, fix: RegExp, opts: { checkFiles?: boolean } = {}): InventoryIssue {
-  const issues = issuesOf(() => parseLab(mutate, opts));
-  const issue = issueAt(issues, at);
-  assert.match(issue.message, message);
-  assert.match(issue.fix, fix);
-  return issue;
-}
+import { writeLabArtifacts } from '../support/packages';
+import { ANSIBLE_YAML, FIXTURES, LAB_YAML, ROOT, freshLab, fx, hostsOf, issueAt, issuesOf, parseLab, refusedAt, section, setPath, type Doc } from '../support/inventory';
 
 const ssh = (host: string, address: string): SshTarget => ({
   host,
@@ -131,7 +60,8 @@ const expectedLabSpec = (inventoryPath: string): ClusterSpec => ({
     clientPort: 2379,
     peerPort: 2380,
     enableV2: true,
-    autoCompaction: { mode: 'periodic', retention: '1h' },
+    autoCompactionMode: 'periodic',
+    autoCompactionRetention: '1h',
     quotaBackendBytes: 2147483648,
     auth: { enabled: false, user: 'root' },
     tls: { enabled: false, expiryWarningDays: 30 },
@@ -672,13 +602,13 @@ void describe('inventory secrets, credentials and local files', () => {
     assert.doesNotThrow(() => parseLab((d) => setPath(d, 'packages.control_plane', 'packages/nope-cp.tar.gz'), { checkFiles: false }));
   });
 
-  void it('refuses a missing identity file once, at the first host that uses it', () => {
+  void it('refuses a missing identity file once, at the shared ssh.identity_file that names it (not at hosts[0])', () => {
     const issues = issuesOf(() => parseLab((d) => setPath(d, 'ssh.identity_file', 'keys/missing_key')));
-    assert.deepEqual(issues, [{ path: 'hosts[0].ssh.identity_file', message: `file ${fx('keys/missing_key')} does not exist`, fix: 'point it at the private key for this host' }]);
+    assert.deepEqual(issues, [{ path: 'ssh.identity_file', message: `file ${fx('keys/missing_key')} does not exist`, fix: 'point it at the private key for this host' }]);
   });
 
   void it('refuses a missing known_hosts file under the strict policy, and accepts it with accept-new', () => {
-    refusedAt((d) => setPath(d, 'ssh.known_hosts', 'keys/missing_known_hosts'), 'hosts[0].ssh.known_hosts', /does not exist/, /ssh-keyscan.*accept-new/);
+    refusedAt((d) => setPath(d, 'ssh.known_hosts', 'keys/missing_known_hosts'), 'ssh.known_hosts', /does not exist/, /ssh-keyscan.*accept-new/);
     const { spec } = parseLab((d) => {
       setPath(d, 'ssh.known_hosts', 'keys/missing_known_hosts');
       setPath(d, 'ssh.host_key_policy', 'accept-new');
@@ -694,7 +624,7 @@ void describe('inventory secrets, credentials and local files', () => {
         setPath(d, 'ssh.host_key_policy', 'accept-new');
       }),
     );
-    assert.equal(issueAt(issues, 'hosts[0].ssh.known_hosts').message, `folder ${fx('no-such-folder')} does not exist`);
+    assert.equal(issueAt(issues, 'ssh.known_hosts').message, `folder ${fx('no-such-folder')} does not exist`);
   });
 
   void it('refuses a missing secret file', () => {
@@ -716,7 +646,7 @@ void describe('inventory secrets, credentials and local files', () => {
           setPath(d, `ssh.${field}`, { file });
         }),
       );
-      assert.equal(issueAt(issues, `hosts[0].ssh.${field}.file`).message, `file ${fx(file)} does not exist`);
+      assert.equal(issueAt(issues, `ssh.${field}.file`).message, `file ${fx(file)} does not exist`);
     }
   });
 
@@ -803,6 +733,7 @@ void describe('the CLI exits 2 on a bad inventory, naming the field and the fix'
   const built = existsSync(path.join(ROOT, 'dist', 'src', 'cli', 'main.js'));
   const skip = built ? false : 'the CLI is not built (run npx tsc -p tsconfig.build.json)';
   const tmp = mkdtempSync(path.join(tmpdir(), 'api7-ha-inv-'));
+  const artifacts = writeLabArtifacts(path.join(tmp, 'packages'));
   after(() => rmSync(tmp, { recursive: true, force: true }));
 
   /** Write a lab inventory with absolute paths (it lives outside the fixtures folder) and hosts in TEST-NET-1. */
@@ -810,9 +741,12 @@ void describe('the CLI exits 2 on a bad inventory, naming the field and the fix'
     const d = freshLab();
     setPath(d, 'ssh.identity_file', fx('keys/deploy_key'));
     setPath(d, 'ssh.known_hosts', fx('keys/known_hosts'));
+    // Real (small) vendor-shaped packages: the CLI reads their layout before anything starts.
     const packages = section(d, 'packages');
-    for (const k of ['control_plane', 'data_plane']) packages[k] = fx(packages[k] as string);
-    for (const k of ['etcd_image', 'haproxy_image']) (packages[k] as Doc)['tarball'] = fx((packages[k] as Doc)['tarball'] as string);
+    packages['control_plane'] = artifacts.controlPlane;
+    packages['data_plane'] = artifacts.dataPlane;
+    (packages['etcd_image'] as Doc)['tarball'] = artifacts.etcdImage;
+    (packages['haproxy_image'] as Doc)['tarball'] = artifacts.haproxyImage;
     setPath(d, 'control_plane.auth_secret', { file: fx('secrets/dashboard-secret') });
     setPath(d, 'control_plane.admin.password', { file: fx('secrets/admin-password') });
     hostsOf(d).forEach((h, i) => (h['address'] = `192.0.2.${11 + i}`));
@@ -861,7 +795,7 @@ void describe('the CLI exits 2 on a bad inventory, naming the field and the fix'
   });
 
   void it('validate: the lab inventory -> exit 0 with its etcd members', { skip }, async () => {
-    const r = await runCli('validate', '-i', LAB_YAML);
+    const r = await runCli('validate', '-i', writeInventory('lab.yaml', () => undefined));
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /: valid\n/);
     assert.match(r.stdout, /etcd: ha1\(api7-etcd-1\), ha2\(api7-etcd-2\), ha3\(api7-etcd-3\)/);
