@@ -2,13 +2,9 @@
 // upkeep (compaction, defrag, alarms) and reads at a revision. Every value is an argv the executor
 // quotes; secrets only ever travel on stdin (the auth wrapper of commands/etcd.ts).
 import { LABELS } from './docker';
-import { CERTS_IN_CONTAINER, certsDirOnHost, etcdctl, etcdctlInvocation, type EtcdctlTarget } from './etcd';
+import { CERTS_IN_CONTAINER, certsDirOnHost, etcdctl, etcdctlInvocation, parentDir, withoutTrailingSlash, type EtcdctlTarget } from './etcd';
 import { change, probe, type RemoteCommand } from './types';
 
-function parentDir(path: string): string {
-  const i = path.replace(/\/+$/, '').lastIndexOf('/');
-  return i <= 0 ? '/' : path.slice(0, i);
-}
 
 /** Snapshots on a member's host: beside the data dir (same filesystem), never inside it. */
 export const snapshotsDirOnHost = (dataDir: string) => `${parentDir(dataDir)}/api7-ha-snapshots`;
@@ -17,7 +13,7 @@ const SNAPSHOTS_IN_CONTAINER = '/snapshots';
 export const RESTORE_STAGING = '.api7-ha-restore';
 
 /** The data dir a restore (or a replacement) moved aside: `<dir>.before-restore-<stamp>`. Never deleted. */
-export const asideDir = (dataDir: string, why: 'restore' | 'replace', stamp: string) => `${dataDir.replace(/\/+$/, '')}.before-${why}-${stamp}`;
+export const asideDir = (dataDir: string, why: 'restore' | 'replace', stamp: string) => `${withoutTrailingSlash(dataDir)}.before-${why}-${stamp}`;
 
 /** A throwaway container of the member's own image: the etcdctl that matches the cluster's version. */
 export interface ToolImage {

@@ -33,8 +33,11 @@ export const CERTS_IN_CONTAINER = '/etcd_certs';
 /** The env file holding ETCD_ROOT_PASSWORD (mode 600), so the password is never on a command line. */
 export const envFileOnHost = (dataDir: string) => `${parentDir(dataDir)}/api7-ha-etcd.env`;
 
-function parentDir(path: string): string {
-  const i = path.replace(/(?<!\/)\/+$/, '').lastIndexOf('/');
+/** A path without its trailing slashes (linear: the lookbehind anchors the run of slashes). */
+export const withoutTrailingSlash = (path: string) => path.replace(/(?<!\/)\/+$/, '');
+
+export function parentDir(path: string): string {
+  const i = withoutTrailingSlash(path).lastIndexOf('/');
   return i <= 0 ? '/' : path.slice(0, i);
 }
 

@@ -81,7 +81,7 @@ export async function ensureMember(ctx: StepContext, step: EtcdMemberStep, stamp
     if (bootstrapped && step.joining) {
       // A host joining a running cluster (member add) starts empty: whatever member data it holds is
       // from another cluster or an earlier life. Kept aside, never deleted.
-      const aside = `${m.dataDir.replace(/\/+$/, '')}.before-join-${stamp}`;
+      const aside = `${etcd.withoutTrailingSlash(m.dataDir)}.before-join-${stamp}`;
       await x.run(maint.moveAside(m.dataDir, aside));
       await x.run(files.mkdirP(m.dataDir));
       bootstrapped = false;

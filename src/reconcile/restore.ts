@@ -4,6 +4,7 @@
 // initial cluster and a new cluster token; then every member is started at once (a restored cluster
 // needs a majority to elect a leader). A retry finds a member already restored and leaves it alone.
 import * as docker from '../commands/docker';
+import * as etcdCmd from '../commands/etcd';
 import * as maint from '../commands/etcd-maintenance';
 import * as files from '../commands/files';
 import type { RestoreMemberStep } from '../plan/etcd-inputs';
@@ -30,7 +31,7 @@ export async function stopMember(ctx: StepContext, containerName: string): Promi
 export async function restoreMemberData(ctx: StepContext, step: RestoreMemberStep): Promise<RestoredMember> {
   const x = ctx.exec;
   const t0 = Date.now();
-  const dataDir = step.member.dataDir.replace(/\/+$/, '');
+  const dataDir = etcdCmd.withoutTrailingSlash(step.member.dataDir);
   const aside = maint.asideDir(dataDir, 'restore', step.stamp);
   const staging = `${dataDir}/${maint.RESTORE_STAGING}`;
   const done = (restored: boolean, kept: boolean): RestoredMember => ({ host: x.host, member: step.restore.name, ...(kept ? { aside } : {}), restored, ms: Date.now() - t0 });

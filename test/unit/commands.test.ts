@@ -576,6 +576,8 @@ void describe('every builder marks probes mutates:false and changes mutates:true
       'etcd.memberRunSpec',
       'etcd.authEnvFile',
       'etcd.etcdctlFlags',
+      'etcd.parentDir',
+      'etcd.withoutTrailingSlash',
       'etcd.etcdctlInvocation',
       'etcd.authStdin',
       'preflight.firewalldListPorts',

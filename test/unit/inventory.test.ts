@@ -162,6 +162,23 @@ void describe('a valid native inventory (the lab estate)', () => {
     assert.match(issue.fix, /without a CN/);
   });
 
+  void it('etcd upkeep: compaction retention must fit the mode; the quota is bounded; the backup folder defaults beside the inventory', () => {
+    const wrong = issueAt(issuesOf(() => parseLab((d) => setPath(d, 'etcd', { auto_compaction_mode: 'revision', auto_compaction_retention: '1h' }))), 'etcd.auto_compaction_retention');
+    assert.match(wrong.message, /"1h" is a duration, but auto_compaction_mode is revision/);
+    const small = issueAt(issuesOf(() => parseLab((d) => setPath(d, 'etcd', { quota_backend_bytes: 1000 }))), 'etcd.quota_backend_bytes');
+    assert.match(small.message, /at least 1 MiB/);
+    const { spec } = parseLab((d) => {
+      setPath(d, 'etcd', { auto_compaction_mode: 'revision', auto_compaction_retention: '10000', quota_backend_bytes: 16777216 });
+      setPath(d, 'backup', { dir: 'snapshots', retention: 3 });
+      setPath(d, 'drills', { allow_destructive: true });
+    });
+    assert.equal(spec.etcd.autoCompactionMode, 'revision');
+    assert.equal(spec.etcd.autoCompactionRetention, '10000');
+    assert.equal(spec.etcd.quotaBackendBytes, 16777216);
+    assert.deepEqual(spec.backup, { dir: fx('snapshots'), retention: 3, verify: true });
+    assert.equal(spec.drills.allowDestructive, true);
+  });
+
   void it('with etcd auth and TLS, resolves the password reference and the PEM files against the inventory folder', () => {
     const clientCert = certificate(undefined);
     const { spec } = parseLab((d) => {
