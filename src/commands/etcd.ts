@@ -43,10 +43,15 @@ export function parentDir(path: string): string {
 
 const scheme = (tls: boolean) => (tls ? 'https' : 'http');
 
-/** The part of the member's configuration whose change means "recreate the container". The initial
- *  cluster state is left out: a member recreated with `existing` has the same configuration. */
+/**
+ * The part of the member's configuration whose change means "recreate the container". Left out: the
+ * initial cluster state (a member recreated with `existing` has the same configuration), and the
+ * initial cluster and its token, which etcd reads only when it bootstraps a member: once a data dir
+ * exists they are ignored (membership lives in the data, changed by member add/remove), so a
+ * replaced member does not restart every healthy one, and a restore's new token changes nothing.
+ */
 export function memberConfigForHash(input: EtcdMemberInput): unknown {
-  return { ...input, cluster: undefined };
+  return { ...input, cluster: undefined, members: undefined, clusterToken: undefined };
 }
 
 /**

@@ -11,7 +11,6 @@ import * as files from '../commands/files';
 import type { FileSpec } from '../commands/types';
 import type { ComponentStep } from '../plan/inputs';
 import { productProfile } from '../products';
-import { certificatesIn } from './etcd-status';
 import { pollUntil, type StepContext } from './context';
 import { parseHealth } from './etcd';
 import * as component from './component';
@@ -22,21 +21,6 @@ export interface TlsChange {
   server?: { certFile: string; keyFile: string };
   client?: { certFile: string; keyFile: string };
 }
-
-/** The CA bundle of a rotation: the CAs now trusted, plus the new one, each once. */
-export function caBundle(currentPem: string, newPem: string): string {
-  const seen = new Set<string>();
-  const out: string[] = [];
-  for (const c of [...certificatesIn(currentPem), ...certificatesIn(newPem)]) {
-    if (seen.has(c.fingerprint256)) continue;
-    seen.add(c.fingerprint256);
-    out.push(c.toString().trim());
-  }
-  return `${out.join('\n')}\n`;
-}
-
-/** Certificates' fingerprints of a PEM text, to compare what a host trusts with what it should. */
-export const fingerprints = (pem: string) => certificatesIn(pem).map((c) => c.fingerprint256);
 
 async function specs(dir: string, change: TlsChange, withServer: boolean): Promise<FileSpec[]> {
   const f = (name: string, content: string, mode: number, describe: string): FileSpec => ({ path: `${dir}/${name}`, content, mode, secrets: 'none', backup: true, describe });

@@ -168,6 +168,9 @@ void describe('etcd member: the runbook docker run line', () => {
   void it('hashes the configuration without the cluster label, so only a real change recreates a member', () => {
     const a = etcd.memberConfigForHash(memberInput(1));
     assert.deepEqual(etcd.memberConfigForHash(memberInput(1, { cluster: 'renamed' })), a);
+    // Read by etcd only when it bootstraps a member: a membership change or a restore's token recreates nothing.
+    assert.deepEqual(etcd.memberConfigForHash(memberInput(1, { members: [MEMBERS[0]!, MEMBERS[1]!, { name: 'api7-etcd-3', address: '10.0.0.16' }] })), a);
+    assert.deepEqual(etcd.memberConfigForHash(memberInput(1, { clusterToken: 'etcd-cluster-restore-x' })), a);
     assert.notDeepEqual(etcd.memberConfigForHash(memberInput(1, { image: 'bitnami/etcd:3.4.14' })), a);
     // Upkeep settings are configuration too: changing them recreates members one at a time.
     assert.notDeepEqual(etcd.memberConfigForHash(memberInput(1, { quotaBackendBytes: 2 ** 20 * 16 })), a);

@@ -8,7 +8,10 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { certificateFacts, type EtcdStatusReport } from '../../src/reconcile/etcd-status';
 import { renderEtcdStatus } from '../../src/report/etcd-status';
-import { caBundle, fingerprints } from '../../src/reconcile/certs';
+import { certificatesIn } from '../../src/reconcile/etcd-status';
+import { bundleOf } from '../../src/runbook/etcd-upkeep';
+
+const fingerprints = (pem: string) => certificatesIn(pem).map((c) => c.fingerprint256);
 
 const dir = mkdtempSync(join(tmpdir(), 'api7-ha-status-'));
 const cert = (name: string, days: number) => {
@@ -33,9 +36,10 @@ void describe('a rotation\'s CA bundle', () => {
   void it('trusts the old and the new CA, each once, whatever the host already had', () => {
     const oldCa = cert('ca-2024', 30);
     const newCa = cert('ca-2025', 400);
-    const bundle = caBundle(oldCa, newCa);
+    const bundle = bundleOf(oldCa, newCa);
     assert.deepEqual(fingerprints(bundle), [...fingerprints(oldCa), ...fingerprints(newCa)]);
-    assert.deepEqual(fingerprints(caBundle(bundle, newCa)), fingerprints(bundle), 'a retry adds nothing');
+    assert.deepEqual(fingerprints(bundleOf(bundle, newCa)), fingerprints(bundle), 'a retry adds nothing');
+    assert.deepEqual(fingerprints(bundleOf('', newCa)), fingerprints(newCa));
   });
 });
 
