@@ -77,6 +77,30 @@ export default tseslint.config(
     },
   },
   {
+    // Runbooks are written once for every runner: no Temporal, no I/O, only types from the layers below.
+    files: ['src/runbook/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          paths: [...forbiddenInWorkflows, '@temporalio/workflow', '@temporalio/common'].map((name) => ({
+            name,
+            message: 'A runbook runs on Temporal, in a plan and in the bench alike: no SDK, no Node built-ins, no I/O packages (type-only imports are allowed).',
+            allowTypeImports: true,
+          })),
+          patterns: [
+            {
+              group: ['**/remote/**', '**/activities/**', '**/operations/**', '**/reconcile/**', '**/workflows/**', '**/plan/**', '**/cli/**', '**/lab/**'],
+              message: 'A runbook calls operations through its runner; it may only import types from I/O layers.',
+              allowTypeImports: true,
+            },
+          ],
+        },
+      ],
+      'no-restricted-globals': ['error', 'process', 'Buffer', 'setTimeout', 'setInterval', 'require'],
+    },
+  },
+  {
     files: ['**/*.mjs', '**/*.js'],
     ...tseslint.configs.disableTypeChecked,
   },

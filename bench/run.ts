@@ -10,13 +10,14 @@ import { Lab, type LabInfo } from '../lab/lab';
 import { inspectArtifacts } from '../src/artifacts/inspect';
 import { loadInventory, parseInventory } from '../src/inventory/load';
 import type { Role } from '../src/inventory/model';
-import { artifactPaths } from '../src/plan/inputs';
+import { progressQuery } from '../src/contracts';
+import { artifactPaths } from '../src/steps/inputs';
 import { planDeployment } from '../src/plan/plan';
 import { factsOf, productProfile } from '../src/products';
 import { HostExecutor } from '../src/remote/executor';
 import { SshPool } from '../src/remote/ssh';
 import type { DrillJournal } from '../src/drills/journal';
-import type { DeployResult } from '../src/workflows/types';
+import type { DeployResult } from '../src/runbook/types';
 import { directDeploy } from './direct';
 
 const ROOT = join(__dirname, '..', '..');
@@ -40,7 +41,7 @@ function run(file: string, args: string[], extraEnv: NodeJS.ProcessEnv = {}, tim
 
 /** A worker in its own process, as operators run it; its peak memory is read from /proc. */
 async function startWorker(): Promise<{ child: ChildProcess; peakRssMiB: () => number; stop: (sig?: NodeJS.Signals) => Promise<void> }> {
-  const child = spawn(process.execPath, [cliBin, 'worker'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [cliBin, 'worker', '--fault-driver', join(ROOT, 'dist', 'lab', 'fault-driver.js')], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
@@ -296,7 +297,7 @@ async function main() {
       const { workflowId, runId } = JSON.parse(started.stdout) as { workflowId: string; runId: string };
       const handle = client.workflow.getHandle(workflowId, runId);
       for (;;) {
-        const p = await handle.query<{ phase: string }>('progress').catch(() => undefined);
+        const p = await handle.query(progressQuery).catch(() => undefined);
         if (p?.phase === 'control-plane') break;
         await new Promise((r) => setTimeout(r, 50));
       }

@@ -36,7 +36,8 @@ node dist/lab/cli.js up
 
 if ! alive "$WORKER_PID_FILE"; then
   echo "[demo] starting a worker (log: .data/worker.log)"
-  nohup node bin/api7-ha.js worker >.data/worker.log 2>&1 &
+  # The lab's host-fault driver (host-loss, etcd-partition drills) is a module the worker loads.
+  nohup node bin/api7-ha.js worker --fault-driver dist/lab/fault-driver.js >.data/worker.log 2>&1 &
   echo $! >"$WORKER_PID_FILE"
 fi
 

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { Client, Connection, type ConnectionOptions } from '@temporalio/client';
 import { clientDataConverter, loadKeyRing, type KeyRing } from './codec';
 import { parseSecretRef, readSecretRef } from './codec/keys';
-import { TASK_QUEUE } from './workflows/types';
+import { TASK_QUEUE } from './contracts';
 
 export interface TlsSettings {
   /** The server's CA (PEM), when it is not one the system trusts. */

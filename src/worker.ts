@@ -4,9 +4,9 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { NativeConnection, Worker, type ReplayWorkerOptions } from '@temporalio/worker';
-import { deployActivities } from './activities/deploy';
-import { drillActivities } from './activities/drill';
-import { connectionOptions, createClient, SettingsError, unreachable, type TemporalSettings } from './client';
+import { createActivities } from './activities';
+import { FaultDrivers, driverModulesFromEnv } from './drills/drivers';
+import { createClient, SettingsError, connectionOptions, unreachable, type TemporalSettings } from './client';
 import { workerDataConverter } from './codec';
 import { SshPool } from './remote/ssh';
 
@@ -60,8 +60,10 @@ export async function connectWorker(s: TemporalSettings): Promise<NativeConnecti
   }
 }
 
-export async function createWorker(s: TemporalSettings, opts: { pool?: SshPool; identity?: string } = {}) {
+/** faultDrivers: modules that register host-fault drivers (the lab's: dist/lab/fault-driver.js); also API7_HA_FAULT_DRIVERS. */
+export async function createWorker(s: TemporalSettings, opts: { pool?: SshPool; identity?: string; faultDrivers?: string[] } = {}) {
   const pool = opts.pool ?? new SshPool();
+  const faultDrivers = FaultDrivers.load([...driverModulesFromEnv(), ...(opts.faultDrivers ?? [])]);
   const connection = await connectWorker(s);
   // Drill probes ask their workflow when to stop, and lock refusals name the holder: a client, made once.
   let client: ReturnType<typeof createClient> | undefined;
@@ -80,7 +82,7 @@ export async function createWorker(s: TemporalSettings, opts: { pool?: SshPool; 
     ...source,
     ...(dataConverter ? { dataConverter } : {}),
     ...(buildId ? { buildId } : {}),
-    activities: { ...deployActivities({ pool }), ...drillActivities({ pool, client: getClient }) },
+    activities: createActivities({ pool, faultDrivers, client: getClient }),
     // Give running activities time to notice cancellation and stop cleanly on SIGTERM.
     shutdownGraceTime: '10s',
     ...(opts.identity ? { identity: opts.identity } : {}),

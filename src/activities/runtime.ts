@@ -1,6 +1,8 @@
 // The glue between Temporal activities and the reconcile layer: one SSH pool per worker, a step
 // context with heartbeats and cancellation, and failures classified as retryable or not.
 import { ApplicationFailure, Context } from '@temporalio/activity';
+import type { Client } from '@temporalio/client';
+import type { FaultDrivers } from '../drills/drivers';
 import type { SecretName, SecretRef, SshTarget } from '../inventory/model';
 import { PermanentError, type StepContext } from '../reconcile/context';
 import { CommandFailed, HostExecutor } from '../remote/executor';
@@ -10,6 +12,10 @@ import { CommandTimeout, ConnectError, type SshPool } from '../remote/ssh';
 
 export interface ActivityDeps {
   pool: SshPool;
+  /** The host-fault drivers this worker has (commands, and those its driver modules register). */
+  faultDrivers: FaultDrivers;
+  /** A Temporal client: probes ask their drill when to stop; lock holders are looked up. */
+  client: () => Promise<Client>;
 }
 
 /** A step context for the current activity (or a bare one outside activities, for tests and plans). */

@@ -12,10 +12,10 @@ import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { Parser, type ReadEntry } from 'tar';
-import type { ArtifactPaths, PackageInfo } from '../plan/inputs';
+import type { ArtifactPaths, PackageInfo } from '../steps/inputs';
 import { isImageFile, packageFiles, packageNameProblems, type TarEntry } from './layout';
 
-export type { ArtifactPaths } from '../plan/inputs';
+export type { ArtifactPaths } from '../steps/inputs';
 
 export interface ImageInTarball {
   id: string;

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readFile, readdir, rename, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { BACKUP_FILE, type BackupReason, type BackupStore } from '../plan/etcd-inputs';
+import { BACKUP_FILE, type BackupReason, type BackupStore } from '../steps/etcd-inputs';
 import type { SnapshotFacts } from '../reconcile/snapshot';
 import type { Verification } from './verify';
 

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import * as maint from '../commands/etcd-maintenance';
 import type { SshTarget } from '../inventory/model';
-import type { VerifyInput } from '../plan/etcd-inputs';
+import type { VerifyInput } from '../steps/etcd-inputs';
 import { pollUntil, type StepContext } from '../reconcile/context';
 import { parseJsonBigInts } from '../reconcile/etcd';
 import type { HostExecutor } from '../remote/executor';

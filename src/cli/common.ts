@@ -1,4 +1,5 @@
 // What every command shares: exit codes, input errors, inventory loading, Temporal settings.
+import type { Client } from '@temporalio/client';
 import type { Command } from 'commander';
 import { packageIssues } from '../artifacts/layout';
 import { loadInventory, InventoryError } from '../inventory/load';
@@ -6,8 +7,10 @@ import { printable } from '../inventory/patterns';
 import type { Validated } from '../inventory/validate';
 import { SettingsError, refusedCredentials, temporalSettings, type TemporalFlags, type TemporalSettings } from '../client';
 import { KeyRingError } from '../codec';
+import { holderQuery, lockWorkflowId } from '../contracts';
 
-export const EXIT = { ok: 0, failed: 1, badInput: 2 } as const;
+/** 0 success; 1 the run failed, was refused, or a plan found a blocker; 2 bad input; 3 a plan with --detailed-exitcode found changes. */
+export const EXIT = { ok: 0, failed: 1, badInput: 2, changesPending: 3 } as const;
 
 /** Bad input: a flag, a file, an inventory. Exit 2; nothing touched a host. */
 export class InputError extends Error {
@@ -90,7 +93,14 @@ export function describeError(e: unknown): string {
   return text.split('\n').map(printable).join('\n');
 }
 
-export const workflowIdFor = (kind: 'deploy', cluster: string) => `${kind}-${cluster}`;
+/** A deploy or drill already holding the cluster: refuse at once, naming it (the workflow checks again). */
+export async function refuseIfBusy(client: Client, cluster: string): Promise<void> {
+  const lock = client.workflow.getHandle(lockWorkflowId(cluster));
+  const desc = await lock.describe().catch(() => undefined);
+  if (desc?.status.name !== 'RUNNING') return;
+  const holder = await lock.query(holderQuery).catch(() => undefined);
+  throw new RunError(`refused: ${holder ? `${holder.kind} ${holder.workflowId} is running` : 'a deploy or drill is running'} on cluster ${cluster}; one deploy or drill at a time per cluster`);
+}
 
 export function print(json: boolean, value: unknown, text: () => string): void {
   process.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : `${text()}\n`);

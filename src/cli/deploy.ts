@@ -1,23 +1,26 @@
-// `api7-ha deploy -i INV [--plan] [--wait] [--json]`: validate, then plan or start the deploy workflow.
+// `api7-ha deploy -i INV [--plan [--offline] [--detailed-exitcode]] [--wait] [--json]`: validate, then
+// plan or start the deploy workflow.
 import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError } from '@temporalio/client';
 import { inspectArtifacts } from '../artifacts/inspect';
 import { createClient, workflowUrl } from '../client';
-import { artifactPaths } from '../plan/inputs';
-import { planDeployment, renderPlan } from '../plan/plan';
+import { deployWorkflowId } from '../contracts';
+import { planDeployment, renderPlan, type PlanReport } from '../plan/plan';
 import { factsOf, productProfile } from '../products';
 import { SshPool } from '../remote/ssh';
+import { messageOf } from '../runbook/runner';
+import type { DeployInput, FailoverPolicy } from '../runbook/types';
+import { artifactPaths } from '../steps/inputs';
+import { deployCluster } from '../workflows/deploy-cluster';
 import { searchAttributes } from '../workflows/search-attributes';
-import type { DeployInput, DeployResult, FailoverPolicy } from '../workflows/types';
-import { InputError, RunError, print, readInventory, settingsFrom, workflowIdFor } from './common';
+import { EXIT, InputError, RunError, print, readInventory, refuseIfBusy, settingsFrom } from './common';
 import { follow } from './follow';
-import { refuseIfBusy } from './drill';
 import { renderDeployResult } from './render';
-import { messageOf } from '../workflows/progress';
 
 export interface DeployFlags {
   inventory?: string;
   plan?: boolean;
   offline?: boolean;
+  detailedExitcode?: boolean;
   wait?: boolean;
   json?: boolean;
   fixFirewall?: boolean;
@@ -27,20 +30,28 @@ export interface DeployFlags {
   taskQueue?: string;
 }
 
+/** 1 when something would stop the deploy; else 0, or with --detailed-exitcode 3 for changes pending (as terraform's 2, which is bad input here). */
+export function planExitCode(report: PlanReport, detailed: boolean): number {
+  if (report.blockers.length || report.unreachable.length) return EXIT.failed;
+  return detailed && report.changes > 0 ? EXIT.changesPending : EXIT.ok;
+}
+
 export async function deployCommand(flags: DeployFlags): Promise<number> {
   const failover = (flags.failover ?? 'auto') as FailoverPolicy;
   if (!['auto', 'always', 'never'].includes(failover)) throw new InputError(`--failover ${flags.failover}: expected auto, always or never`);
   if (flags.offline && !flags.plan) throw new InputError('--offline only goes with --plan');
+  if (flags.detailedExitcode && !flags.plan) throw new InputError('--detailed-exitcode only goes with --plan');
   const { spec } = readInventory(flags.inventory);
   const product = factsOf(productProfile(spec.product));
 
   if (flags.plan) {
     const artifacts = await inspectArtifacts(artifactPaths(spec));
-    const pool = new SshPool();
+    // A plan writes nothing: host keys seen for the first time are listed, not recorded.
+    const pool = new SshPool({ recordNewHostKeys: false });
     try {
-      const report = await planDeployment(spec, product, { mode: flags.offline ? 'simulate' : 'plan', pool, fixFirewall: flags.fixFirewall ?? false, artifacts });
+      const report = await planDeployment(spec, product, { mode: flags.offline ? 'simulate' : 'plan', pool, fixFirewall: flags.fixFirewall ?? false, failover, artifacts });
       print(!!flags.json, report, () => renderPlan(report));
-      return 0;
+      return planExitCode(report, flags.detailedExitcode ?? false);
     } finally {
       await pool.closeAll();
     }
@@ -50,10 +61,10 @@ export async function deployCommand(flags: DeployFlags): Promise<number> {
   const client = await createClient(settings);
   await refuseIfBusy(client, spec.cluster.name);
   const input: DeployInput = { spec, product, options: { fixFirewall: flags.fixFirewall ?? false, failover } };
-  const workflowId = workflowIdFor('deploy', spec.cluster.name);
+  const workflowId = deployWorkflowId(spec.cluster.name);
   let handle;
   try {
-    handle = await client.workflow.start('deployCluster', {
+    handle = await client.workflow.start(deployCluster, {
       taskQueue: settings.taskQueue,
       workflowId,
       args: [input],
@@ -82,7 +93,7 @@ export async function deployCommand(flags: DeployFlags): Promise<number> {
   }
   if (!flags.json) await follow(client, handle, { tty: process.stdout.isTTY === true });
   try {
-    const result = (await handle.result()) as DeployResult;
+    const result = await handle.result();
     print(!!flags.json, { workflowId, runId: handle.firstExecutionRunId, url, ...result }, () => renderDeployResult(result));
     return 0;
   } catch (e) {

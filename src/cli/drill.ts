@@ -1,15 +1,18 @@
 // `api7-ha drill -i INV [--scenarios a,b] [--victim HOST] [--wait] [--json]`: a measured HA drill.
 import { WorkflowFailedError, type Client } from '@temporalio/client';
 import { createClient, workflowUrl, type TemporalSettings } from '../client';
+import { drillWorkflowId } from '../contracts';
 import type { ClusterSpec } from '../inventory/model';
-import type { DrillJournal, ScenarioId } from '../drills/journal';
-import { DEFAULT_SCENARIOS, SCENARIOS, parseScenarioList } from '../drills/scenarios';
+import type { ScenarioId } from '../drills/journal';
+import { DEFAULT_SCENARIOS, SCENARIOS, isHostFault, parseScenarioList } from '../drills/scenarios';
 import { factsOf, productProfile } from '../products';
 import { summaryTable } from '../report/text';
-import { messageOf } from '../workflows/progress';
+import { messageOf } from '../runbook/runner';
+import type { DrillInput } from '../runbook/types';
+import { stampOf } from '../steps/inputs';
+import { failoverVerification } from '../workflows/failover-verification';
 import { searchAttributes } from '../workflows/search-attributes';
-import type { DrillInput } from '../workflows/failover-verification';
-import { InputError, RunError, print, readInventory, settingsFrom } from './common';
+import { InputError, RunError, print, readInventory, refuseIfBusy, settingsFrom } from './common';
 import { follow } from './follow';
 
 export interface DrillFlags {
@@ -30,9 +33,13 @@ export function selectScenarios(spec: ClusterSpec, list: string | undefined): Sc
   const { ids, unknown } = parseScenarioList(requested);
   if (unknown.length) throw new InputError(`--scenarios: unknown scenario ${unknown.join(', ')}; choose from ${Object.keys(SCENARIOS).join(', ')}`);
   if (ids.length === 0) throw new InputError('--scenarios: name at least one scenario');
-  const hostFaults = ids.filter((id) => SCENARIOS[id].hostFault);
-  if (hostFaults.length && !spec.drills.hostFaultDriver)
+  const driver = spec.drills.hostFaultDriver;
+  const hostFaults = ids.filter((id) => isHostFault(SCENARIOS[id].fault));
+  if (hostFaults.length && !driver)
     throw new InputError(`--scenarios: ${hostFaults.join(', ')} power hosts off or cut them off the network, which this inventory does not allow; set drills.host_faults (the lab sets "lab"), or leave them out`);
+  const cuts = ids.filter((id) => SCENARIOS[id].fault === 'disconnect');
+  if (cuts.length && driver?.type === 'commands' && !(driver.commands.disconnect && driver.commands.reconnect))
+    throw new InputError(`--scenarios: ${cuts.join(', ')} cut a host off the network: add drills.host_faults.commands.disconnect and reconnect, or leave them out`);
   return ids;
 }
 
@@ -41,19 +48,8 @@ export function drillInput(spec: ClusterSpec, scenarios: ScenarioId[], victim?: 
   return { spec, product: factsOf(productProfile(spec.product)), scenarios, ...(victim ? { victim } : {}), kind: 'drill', lock: true };
 }
 
-/** A deploy or drill already holding the cluster: refuse at once, naming it (the workflow checks again). */
-export async function refuseIfBusy(client: Client, cluster: string): Promise<void> {
-  const lock = client.workflow.getHandle(`lock-${cluster}`);
-  const desc = await lock.describe().catch(() => undefined);
-  if (desc?.status.name !== 'RUNNING') return;
-  const holder = await lock.query<{ workflowId: string; kind: string }>('holder').catch(() => undefined);
-  throw new RunError(`refused: ${holder ? `${holder.kind} ${holder.workflowId} is running` : 'a deploy or drill is running'} on cluster ${cluster}; one deploy or drill at a time per cluster`);
-}
-
-const stampNow = () => new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
-
-export async function startDrill(client: Client, settings: TemporalSettings, input: DrillInput, workflowId = `drill-${input.spec.cluster.name}-${stampNow()}`) {
-  return client.workflow.start('failoverVerification', {
+export async function startDrill(client: Client, settings: TemporalSettings, input: DrillInput, workflowId = drillWorkflowId(input.spec.cluster.name, stampOf(new Date()))) {
+  return client.workflow.start(failoverVerification, {
     taskQueue: settings.taskQueue,
     workflowId,
     args: [input],
@@ -81,7 +77,7 @@ export async function drillCommand(flags: DrillFlags): Promise<number> {
   }
   if (!flags.json) await follow(client, handle, { tty: process.stdout.isTTY === true });
   try {
-    const journal = (await handle.result()) as DrillJournal;
+    const journal = await handle.result();
     print(!!flags.json, journal, () => `${summaryTable(journal)}\nreport: api7-ha report ${handle.workflowId} -o report.html`);
     return journal.verdict === 'passed' ? 0 : 1;
   } catch (e) {

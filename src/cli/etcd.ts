@@ -1,6 +1,6 @@
 // `api7-ha etcd status -i INV` (also `api7-ha status -i INV`): the estate's etcd in one table, read
 // directly over SSH (read-only probes; no workflow, no Temporal server needed).
-import { etcdStatusInput } from '../plan/etcd-inputs';
+import { etcdStatusInput } from '../steps/etcd-inputs';
 import { readEtcdStatus } from '../reconcile/etcd-status';
 import { HostExecutor } from '../remote/executor';
 import { SshPool } from '../remote/ssh';

@@ -1,27 +1,21 @@
 // Following a run from the terminal: the progress query every half second, children included, until
 // the run closes. Used by `deploy --wait` and `watch`.
 import { type Client, type WorkflowHandle } from '@temporalio/client';
-import type { RunProgress } from '../workflows/progress';
+import { progressQuery, type RunProgress } from '../contracts';
 import { renderProgress } from './render';
 
 async function queryProgress(client: Client, id: string): Promise<RunProgress | undefined> {
   try {
-    return await client.workflow.getHandle(id).query<RunProgress>('progress');
+    return await client.workflow.getHandle(id).query(progressQuery);
   } catch {
     return undefined;
   }
 }
 
-/** Children whose progress `watch` shows: data plane batches and the failover check. */
-async function childProgress(client: Client, parentId: string, p: RunProgress): Promise<Record<string, RunProgress>> {
+/** The child runs of the steps running now (data plane batches, the failover checks), as the steps list them. */
+async function childProgress(client: Client, p: RunProgress): Promise<Record<string, RunProgress>> {
   const out: Record<string, RunProgress> = {};
-  const ids: string[] = [];
-  const dp = p.steps.find((s) => s.name === 'data-plane');
-  if (dp?.status === 'running') {
-    const n = Math.max(0, ...Object.values(dp.hosts).map((h) => Number(/batch \d+\/(\d+)/.exec(h.detail ?? '')?.[1] ?? 0)));
-    for (let i = 1; i <= n; i++) ids.push(`${parentId}-dp-batch-${i}`);
-  }
-  if (p.steps.find((s) => s.name === 'failover-verification')?.status === 'running') ids.push(`${parentId}-failover`);
+  const ids = p.steps.filter((s) => s.status === 'running').flatMap((s) => s.children ?? []);
   await Promise.all(
     ids.map(async (id) => {
       const c = await queryProgress(client, id);
@@ -47,7 +41,7 @@ export async function follow(client: Client, handle: WorkflowHandle, opts: { tty
   for (;;) {
     const p = await queryProgress(client, handle.workflowId);
     if (p) {
-      const children = await childProgress(client, handle.workflowId, p);
+      const children = await childProgress(client, p);
       const text = renderProgress(p, children);
       if (text !== last) {
         if (opts.onUpdate) opts.onUpdate(text);

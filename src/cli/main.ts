@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The api7-ha command line: one file per command in this folder; this one wires them to commander and
-// maps errors to exit codes (0 success, 1 the run failed, 2 bad input).
+// maps errors to exit codes (0 success, 1 the run failed or a plan is blocked, 2 bad input, 3 a plan
+// with --detailed-exitcode found changes).
 import { Command, CommanderError, Option } from 'commander';
 import { InventoryError } from '../inventory/load';
 import { EXIT, InputError, describeError, exitCodeFor, withTemporalFlags } from './common';
@@ -12,7 +13,7 @@ import { drillCommand } from './drill';
 import { drillsCommand } from './drills';
 import { replayCommand } from './replay';
 import { reportCommand } from './report';
-import { scheduleCommand } from './schedule';
+import { addScheduleCommands } from './schedule';
 import { codecServerCommand } from './codec-server';
 import { etcdStatusCommand } from './etcd';
 
@@ -30,6 +31,7 @@ export function buildProgram(run: (p: Promise<number> | number) => void): Comman
       .requiredOption('-i, --inventory <path>', 'inventory YAML (api7-ha or Ansible format)')
       .option('--plan', 'print every command and file that would run or change, touching nothing (read-only probes only)')
       .option('--offline', 'with --plan: assume fresh hosts and do not connect at all')
+      .option('--detailed-exitcode', 'with --plan: exit 0 no changes, 3 changes pending, 1 blocked (2 stays bad input)')
       .option('--wait', 'follow the run until it ends')
       .option('--json', 'print JSON (the run result, or the plan)')
       .option('--fix-firewall', 'open the roles\' ports in firewalld where preflight finds them closed')
@@ -76,20 +78,7 @@ export function buildProgram(run: (p: Promise<number> | number) => void): Comman
   withTemporalFlags(program.command('drills').description('past drills of a cluster with verdicts and key figures').requiredOption('-c, --cluster <name>', 'cluster name').option('--limit <n>', 'how many', '20').option('--json', 'print JSON')).action(
     (opts: Record<string, unknown>) => run(drillsCommand(opts)),
   );
-  withTemporalFlags(
-    program
-      .command('schedule')
-      .description('nightly drills: create -i INV --cron EXPR [--timezone TZ] [--jitter D] | list | describe | pause | unpause | trigger | delete <drill-CLUSTER>')
-      .argument('<action>', 'create, list, describe, pause, unpause, trigger or delete')
-      .argument('[id]', 'schedule ID (drill-<cluster>) or cluster name')
-      .option('-i, --inventory <path>', 'inventory YAML (create)')
-      .option('--cron <expr>', "five cron fields, e.g. '0 3 * * *' (create)")
-      .option('--timezone <tz>', 'IANA time zone for the cron (create; default UTC)')
-      .option('--jitter <duration>', 'random delay up to this, e.g. 10m (create)')
-      .option('--catchup <duration>', 'run a missed drill only within this window (create; default 1h)')
-      .option('--scenarios <list>', 'scenarios (create)')
-      .option('--json', 'print JSON'),
-  ).action((action: string, id: string | undefined, opts: Record<string, unknown>) => run(scheduleCommand(action, id, opts)));
+  addScheduleCommands(program, run);
   withTemporalFlags(program.command('replay').description('replay a run against the current workflow code: is it deterministic?').argument('[id]', 'workflow ID').option('--file <history.json>', 'a history exported with temporal workflow show --output json').option('--workflow-id <id>', 'with --file: the run\'s workflow ID (child IDs derive from it)').option('--json', 'print JSON')).action(
     (id: string | undefined, opts: Record<string, unknown>) => run(replayCommand(id, opts)),
   );
@@ -102,7 +91,12 @@ export function buildProgram(run: (p: Promise<number> | number) => void): Comman
     .option('--authorization <ref>', 'require this Authorization header value, by reference: file:PATH or env:NAME (e.g. a file holding "Bearer <token>")')
     .option('--namespace <name...>', 'serve only these namespaces (the X-Namespace header)')
     .action((opts: Record<string, unknown>) => run(codecServerCommand(opts)));
-  withTemporalFlags(program.command('worker').description('run a worker (activities + workflows) until interrupted')).action((opts: Record<string, unknown>) => run(workerCommand(opts)));
+  withTemporalFlags(
+    program
+      .command('worker')
+      .description('run a worker (activities + workflows) until interrupted')
+      .option('--fault-driver <module>', 'load a host-fault driver module (the lab\'s: dist/lab/fault-driver.js); repeatable, also $API7_HA_FAULT_DRIVERS', (v: string, all: string[]) => [...all, v], [] as string[]),
+  ).action((opts: Record<string, unknown>) => run(workerCommand(opts)));
   program
     .command('validate')
     .description('check an inventory (exit 2 with every problem and its fix)')

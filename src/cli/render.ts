@@ -1,6 +1,6 @@
 // Text rendering for the terminal: the step tree (watch, status) and the deploy summary.
-import type { RunProgress, Status } from '../workflows/progress';
-import type { DeployResult } from '../workflows/types';
+import type { RunProgress, Status } from '../contracts';
+import type { DeployResult } from '../runbook/types';
 
 const ICON: Record<Status, string> = { pending: '·', running: '▶', done: '✔', failed: '✘', skipped: '–' };
 

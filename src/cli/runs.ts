@@ -1,8 +1,9 @@
 // `status ID`, `watch ID`, `cancel ID`: look at or stop a run by its workflow ID.
 import { WorkflowFailedError, WorkflowNotFoundError } from '@temporalio/client';
 import { createClient, workflowUrl } from '../client';
-import { messageOf, type RunProgress } from '../workflows/progress';
-import type { DeployResult } from '../workflows/types';
+import { progressQuery } from '../contracts';
+import { messageOf } from '../runbook/runner';
+import type { DeployResult } from '../runbook/types';
 import { InputError, RunError, print, settingsFrom } from './common';
 import { follow } from './follow';
 import { renderDeployResult, renderProgress } from './render';
@@ -32,7 +33,7 @@ async function handleFor(id: string, flags: Flags) {
 
 export async function statusCommand(id: string, flags: Flags): Promise<number> {
   const { settings, handle, desc } = await handleFor(id, flags);
-  const progress = await handle.query<RunProgress>('progress').catch(() => undefined);
+  const progress = await handle.query(progressQuery).catch(() => undefined);
   const url = workflowUrl(settings, id, desc.runId);
   let result: unknown;
   let error: string | undefined;

@@ -1,6 +1,7 @@
 // The runbook's etcd member (`docker run ... bitnami/etcd:3.4.13`) and the etcdctl checks around it.
 import { LABELS, exec, run, type ContainerRunSpec } from './docker';
 import { secretPlaceholder } from '../products/types';
+import type { ClusterSpec } from '../inventory/model';
 import type { RemoteCommand } from './types';
 
 export interface EtcdPeer {
@@ -8,22 +9,12 @@ export interface EtcdPeer {
   address: string;
 }
 
-export interface EtcdMemberInput {
+/** One member's settings: the inventory's etcd section, with TLS reduced to on/off and the peers named. */
+export interface EtcdMemberInput extends Omit<ClusterSpec['etcd'], 'tls'> {
   cluster: string;
   member: EtcdPeer;
   members: EtcdPeer[];
   image: string;
-  containerName: string;
-  dataDir: string;
-  clusterToken: string;
-  clientPort: number;
-  peerPort: number;
-  enableV2: boolean;
-  heartbeatIntervalMs?: number;
-  electionTimeoutMs?: number;
-  autoCompaction: { mode: 'periodic' | 'revision'; retention: string };
-  quotaBackendBytes: number;
-  auth: { enabled: boolean; user: string };
   tls: boolean;
 }
 
@@ -81,8 +72,8 @@ export function memberRunSpec(input: EtcdMemberInput, state: 'new' | 'existing',
   if (input.electionTimeoutMs) env.push(['ETCD_ELECTION_TIMEOUT', String(input.electionTimeoutMs)]);
   // Upkeep, explicit: old revisions compacted, and the quota at which NOSPACE is raised.
   env.push(
-    ['ETCD_AUTO_COMPACTION_MODE', input.autoCompaction.mode],
-    ['ETCD_AUTO_COMPACTION_RETENTION', input.autoCompaction.retention],
+    ['ETCD_AUTO_COMPACTION_MODE', input.autoCompactionMode],
+    ['ETCD_AUTO_COMPACTION_RETENTION', input.autoCompactionRetention],
     ['ETCD_QUOTA_BACKEND_BYTES', String(input.quotaBackendBytes)],
   );
   if (input.tls) {

@@ -1,19 +1,17 @@
 // Faults and their rollbacks, the steady-state check, recovery waits and the actions a scenario takes
 // while a fault holds. Activity-side (I/O); the workflow decides when, these decide how.
-import { execFile } from 'node:child_process';
 import * as docker from '../commands/docker';
-import type { SecretName, SecretRef, SshTarget } from '../inventory/model';
-import type { ApiTarget, ComponentStep, Endpoints, QuorumCheckInput } from '../plan/inputs';
+import type { HostFaultDriverSpec, SshTarget } from '../inventory/model';
+import type { ApiTarget, ComponentStep, Endpoints, ProbeSettings, QuorumCheckInput, Secrets } from '../steps/inputs';
 import { inspectContainer } from '../reconcile/containers';
 import * as component from '../reconcile/component';
-import { pollUntil, sleep, type StepContext } from '../reconcile/context';
+import { PermanentError, pollUntil, sleep, type StepContext } from '../reconcile/context';
 import { readQuorum, waitForQuorum, type QuorumReport } from '../reconcile/etcd';
 import { DashboardClient, http, looksLikeUpstream } from '../reconcile/http';
-import { probeRoute, type ProbeSettings } from '../reconcile/verify';
+import { probeRoute } from '../reconcile/verify';
 import type { HostExecutor } from '../remote/executor';
+import type { FaultDrivers } from './drivers';
 import type { FaultKind } from './scenarios';
-
-type Secrets = Partial<Record<SecretName, SecretRef>>;
 
 export interface FaultTarget {
   kind: FaultKind;
@@ -24,8 +22,9 @@ export interface FaultTarget {
   component?: ComponentStep;
   /** etcd-stop: the member's container. */
   etcdContainer?: string;
-  /** power-off / disconnect: the lab that owns the host. */
-  labDir?: string;
+  /** power-off / disconnect: the inventory's host-fault driver. */
+  driver?: HostFaultDriverSpec;
+  address: string;
 }
 
 export interface Timed {
@@ -34,66 +33,62 @@ export interface Timed {
   detail: string;
 }
 
-/** The lab's own CLI (`npm run lab -- power-off ha4`), for faults only a lab can make. */
-function labCli(labDir: string, action: string, host: string): Promise<string> {
-  const cli = require.resolve('../../lab/cli');
-  return new Promise((resolve, reject) =>
-    execFile(process.execPath, [...process.execArgv, cli, '--dir', labDir, '-q', action, host], { timeout: 120_000 }, (err, stdout, stderr) =>
-      err ? reject(new Error(`lab ${action} ${host}: ${stderr || err.message}`)) : resolve(stdout.trim()),
-    ),
-  );
+/** What a fault needs besides the victim: executors for its hosts, and the worker's host-fault drivers. */
+export interface FaultTools {
+  exec: (t: SshTarget) => HostExecutor;
+  drivers: FaultDrivers;
 }
 
-export async function injectFault(exec: (t: SshTarget) => HostExecutor, ctx: Omit<StepContext, 'exec'>, f: FaultTarget): Promise<Timed> {
+/** A whole-host fault or its undo, through the inventory's driver. */
+async function hostFault(tools: FaultTools, f: FaultTarget, action: 'power-off' | 'power-on' | 'disconnect' | 'reconnect', signal?: AbortSignal): Promise<string> {
+  if (!f.driver) throw new PermanentError(`${f.host}: ${f.kind} needs a host-fault driver (drills.host_faults); none is configured`, 'NoFaultDriver');
+  return tools.drivers.create(f.driver).run(action, { name: f.host, address: f.address }, signal);
+}
+
+export async function injectFault(tools: FaultTools, ctx: Omit<StepContext, 'exec'>, f: FaultTarget): Promise<Timed> {
   const startedAt = Date.now();
   let detail: string;
   switch (f.kind) {
     case 'compose-down': {
       const step = f.component!;
-      await component.stopComponent({ ...ctx, exec: exec(f.target) }, step);
+      await component.stopComponent({ ...ctx, exec: tools.exec(f.target) }, step);
       detail = `docker compose down in ${step.packageDir}`;
       break;
     }
     case 'etcd-stop': {
-      const x = exec(f.target);
+      const x = tools.exec(f.target);
       await x.run(docker.stop(f.etcdContainer!));
       detail = `docker stop ${f.etcdContainer}`;
       break;
     }
     case 'power-off':
-      await labCli(f.labDir!, 'power-off', f.host);
-      detail = 'powered off (every process on the host killed at once)';
-      break;
     case 'disconnect':
-      await labCli(f.labDir!, 'disconnect', f.host);
-      detail = 'cut off the network';
+      detail = await hostFault(tools, f, f.kind, ctx.signal);
       break;
   }
   return { startedAt, endedAt: Date.now(), detail };
 }
 
-export async function rollbackFault(exec: (t: SshTarget) => HostExecutor, ctx: Omit<StepContext, 'exec'>, f: FaultTarget): Promise<Timed> {
+export async function rollbackFault(tools: FaultTools, ctx: Omit<StepContext, 'exec'>, f: FaultTarget): Promise<Timed> {
   const startedAt = Date.now();
   let detail: string;
   switch (f.kind) {
     case 'compose-down':
-      await component.startComponent({ ...ctx, exec: exec(f.target) }, f.component!, false);
+      await component.startComponent({ ...ctx, exec: tools.exec(f.target) }, f.component!, false);
       detail = `docker compose up -d in ${f.component!.packageDir}`;
       break;
     case 'etcd-stop': {
-      const x = exec(f.target);
+      const x = tools.exec(f.target);
       const c = await inspectContainer(x, f.etcdContainer!);
       if (c && !c.running) await x.run(docker.start(f.etcdContainer!));
       detail = `docker start ${f.etcdContainer}`;
       break;
     }
     case 'power-off':
-      await labCli(f.labDir!, 'power-on', f.host);
-      detail = 'powered on';
+      detail = await hostFault(tools, f, 'power-on', ctx.signal);
       break;
     case 'disconnect':
-      await labCli(f.labDir!, 'reconnect', f.host);
-      detail = 'reconnected';
+      detail = await hostFault(tools, f, 'reconnect', ctx.signal);
       break;
   }
   return { startedAt, endedAt: Date.now(), detail };
@@ -209,11 +204,16 @@ export interface ActionResult extends Timed {
   ok: boolean;
 }
 
+export interface RouteDuringFault {
+  api: ApiTarget;
+  gateways: { host: string; url: string }[];
+  probe: ProbeSettings;
+  nonce: string;
+  deadlineS: number;
+}
+
 /** Write a route through the control plane LB; every reachable gateway must serve it. */
-export async function writeRouteReachesGateways(
-  ctx: Omit<StepContext, 'exec'>,
-  input: { api: ApiTarget; gateways: { host: string; url: string }[]; probe: ProbeSettings; nonce: string; deadlineS: number },
-): Promise<ActionResult> {
+export async function writeRouteReachesGateways(ctx: Omit<StepContext, 'exec'>, input: RouteDuringFault): Promise<ActionResult> {
   const startedAt = Date.now();
   const client = new DashboardClient(input.api, { timeoutMs: 3000 });
   const id = `api7-ha-drill-${input.nonce}`;

@@ -1,6 +1,6 @@
 // Metrics from probe samples and the hypotheses' verdicts. Pure and deterministic: the workflow
 // computes them, tests pin them, the report only reads them.
-import type { DrillThresholds, HypothesisResult, JournalAction, LatencyStats, ProbeMetrics, ProbeSeries, ScenarioJournal, ScenarioMetrics } from './journal';
+import type { DrillThresholds, HypothesisResult, JournalAction, LatencyStats, ProbeMetrics, ProbeSeries, Sample, ScenarioJournal, ScenarioMetrics } from './journal';
 import type { DuringAction, HypothesisSpec, Scenario } from './scenarios';
 
 export interface Window {
@@ -25,24 +25,27 @@ function latency(samples: [number, number, number][], s: ProbeSeries): LatencySt
 
 /**
  * Longest outage: a run of failed requests, measured from the send time of its first failure to the
- * send time of the next success (or the last sample). One failed request alone counts as the gap to
- * the next success, so a single blip at 20 req/s reads ~50 ms, not 0.
+ * send time of the next success; a run still failing at the end of the series lasts to the last
+ * sample (+1 ms, so it never reads 0). One failed request alone counts as the gap to the next
+ * success, so a single blip at 20 req/s reads ~50 ms. The journal and the report's charts both use
+ * this one definition (samples in send order), so they cannot disagree.
  */
-export function longestOutageMs(s: ProbeSeries): number {
-  let longest = 0;
-  let outageStart: number | undefined;
-  for (const [t, status] of s.samples) {
-    if (!isOk(s, status)) {
-      if (outageStart === undefined) outageStart = t;
-    } else if (outageStart !== undefined) {
-      longest = Math.max(longest, t - outageStart);
-      outageStart = undefined;
+export function longestOutage(samples: readonly Sample[], isOk: (status: number) => boolean): { ms: number; from?: number } {
+  let best: { ms: number; from?: number } = { ms: 0 };
+  let start: number | undefined;
+  for (const [t, status] of samples) {
+    if (!isOk(status)) start ??= t;
+    else if (start !== undefined) {
+      if (t - start > best.ms) best = { ms: t - start, from: start };
+      start = undefined;
     }
   }
-  const last = s.samples[s.samples.length - 1];
-  if (outageStart !== undefined && last) longest = Math.max(longest, last[0] - outageStart + 1);
-  return longest;
+  const last = samples[samples.length - 1];
+  if (start !== undefined && last && last[0] - start + 1 > best.ms) best = { ms: last[0] - start + 1, from: start };
+  return best;
 }
+
+export const longestOutageMs = (s: ProbeSeries): number => longestOutage(s.samples, (st) => isOk(s, st)).ms;
 
 export function probeMetrics(s: ProbeSeries, fault: Window | undefined): ProbeMetrics {
   const abs = (t: number) => s.startedAt + t;

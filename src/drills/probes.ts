@@ -3,10 +3,11 @@
 // sample. They run until the drill says stop (a workflow query) or a safety deadline.
 import { readFile } from 'node:fs/promises';
 import { Agent } from 'node:http';
-import type { ApiTarget } from '../plan/inputs';
+import type { ApiTarget } from '../steps/inputs';
 import { sleep } from '../reconcile/context';
 import { DashboardClient, http, looksLikeUpstream, type HttpResult } from '../reconcile/http';
-import { probeRoute, type ProbeSettings } from '../reconcile/verify';
+import { probeRoute } from '../reconcile/verify';
+import type { ProbeSettings } from '../steps/inputs';
 import type { ProbeName, ProbeSeries, Sample } from './journal';
 
 export type VictimCheck =

@@ -7,9 +7,9 @@ export type FaultKind =
   | 'compose-down'
   /** The runbook's check: `docker stop` of an etcd member's container. */
   | 'etcd-stop'
-  /** The whole host powers off (lab driver only). */
+  /** The whole host powers off (a host-fault driver: the lab's, or the inventory's commands). */
   | 'power-off'
-  /** The host is cut off the network (lab driver only). */
+  /** The host is cut off the network (a host-fault driver). */
   | 'disconnect';
 
 export type VictimRule = 'data_plane' | 'control_plane' | 'etcd-follower' | 'etcd-leader' | 'etcd-any' | 'any-host';
@@ -41,11 +41,10 @@ export interface Scenario {
   probes: ('dp' | 'cp')[];
   during: DuringAction[];
   hypotheses: HypothesisSpec[];
-  /** Faults that take a whole host: run only where the inventory allows them. */
-  hostFault: boolean;
-  /** Needs an etcd member already down for the duration (gateway-restart-during-etcd-degradation). */
-  alsoStopEtcdFollower?: boolean;
 }
+
+/** Faults that take a whole host (a driver makes them; run only where the inventory allows them). */
+export const isHostFault = (kind: FaultKind): kind is 'power-off' | 'disconnect' => kind === 'power-off' || kind === 'disconnect';
 
 /** What losing an etcd member (follower or leader) must not break. */
 const ETCD_LOSS_HYPOTHESES: HypothesisSpec[] = [
@@ -64,7 +63,6 @@ export const SCENARIOS: Record<ScenarioId, Scenario> = {
     probes: ['dp'],
     during: [],
     hypotheses: [{ id: 'dp-keeps-serving', text: 'The data plane LB keeps answering the probe route', metric: 'dp.longestOutageMs', threshold: 'dpMaxOutageMs' }],
-    hostFault: false,
   },
   'cp-node-loss': {
     id: 'cp-node-loss',
@@ -75,7 +73,6 @@ export const SCENARIOS: Record<ScenarioId, Scenario> = {
     probes: ['cp'],
     during: [],
     hypotheses: [{ id: 'cp-keeps-serving', text: 'The control plane LB keeps serving authenticated reads and writes (token issued before the fault)', metric: 'cp.longestOutageMs', threshold: 'cpMaxOutageMs' }],
-    hostFault: false,
   },
   'etcd-member-loss': {
     id: 'etcd-member-loss',
@@ -86,7 +83,6 @@ export const SCENARIOS: Record<ScenarioId, Scenario> = {
     probes: ['dp', 'cp'],
     during: ['write-route-reaches-gateways'],
     hypotheses: ETCD_LOSS_HYPOTHESES,
-    hostFault: false,
   },
   'etcd-leader-loss': {
     id: 'etcd-leader-loss',
@@ -97,7 +93,6 @@ export const SCENARIOS: Record<ScenarioId, Scenario> = {
     probes: ['dp', 'cp'],
     during: ['write-route-reaches-gateways'],
     hypotheses: ETCD_LOSS_HYPOTHESES,
-    hostFault: false,
   },
   'gateway-restart-during-etcd-degradation': {
     id: 'gateway-restart-during-etcd-degradation',
@@ -111,7 +106,6 @@ export const SCENARIOS: Record<ScenarioId, Scenario> = {
       { id: 'gateway-restarts', text: 'A gateway restarted during etcd degradation comes back and serves', metric: 'action', action: 'restart-gateway' },
       { id: 'dp-keeps-serving', text: 'The data plane LB keeps answering while that gateway restarts', metric: 'dp.longestOutageMs', threshold: 'dpMaxOutageMs' },
     ],
-    hostFault: false,
   },
   'host-loss': {
     id: 'host-loss',
@@ -126,7 +120,6 @@ export const SCENARIOS: Record<ScenarioId, Scenario> = {
       { id: 'cp-keeps-serving', text: 'The control plane LB keeps serving reads and writes', metric: 'cp.longestOutageMs', threshold: 'cpMaxOutageMs' },
       { id: 'recovers', text: 'The host rejoins: its services are healthy and back in rotation within the recovery deadline', metric: 'recovered' },
     ],
-    hostFault: true,
   },
   'etcd-partition': {
     id: 'etcd-partition',
@@ -141,7 +134,6 @@ export const SCENARIOS: Record<ScenarioId, Scenario> = {
       { id: 'cp-writes-recover', text: 'Control plane writes through the LB succeed again within the election window', metric: 'cpWriteRecoveryMs', threshold: 'etcdCpWriteRecoveryMs' },
       { id: 'route-propagates', text: 'A route written during the fault reaches every reachable gateway', metric: 'action', action: 'write-route-reaches-gateways' },
     ],
-    hostFault: true,
   },
 };
 

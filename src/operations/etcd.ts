@@ -2,8 +2,8 @@
 // shape of the runbook's table of operations (`on: 'host'` gets its host's executor, `on: 'worker'`
 // an executor for any host). The Temporal activities, and any in-process runner, are built from it.
 import type { SshTarget } from '../inventory/model';
-import type { BackupStore, MaintenanceInput, MembershipChange, MembershipInput, RestoreMemberStep, SnapshotSources, SnapshotStep, VerifyInput } from '../plan/etcd-inputs';
-import type { ApiTarget, ComponentStep, Endpoints, HostStep, QuorumCheckInput, Secrets } from '../plan/inputs';
+import type { BackupStore, MaintenanceInput, MembershipChange, MembershipInput, RestoreMemberStep, SnapshotSources, SnapshotStep, VerifyInput } from '../steps/etcd-inputs';
+import type { ApiTarget, ComponentStep, Endpoints, HostStep, ProbeSettings, QuorumCheckInput, Secrets } from '../steps/inputs';
 import { applyRetention, recordVerification, type BackupRecord } from '../backup/store';
 import { verifySnapshot } from '../backup/verify';
 import { rotateComponentTls, rotateMemberTls, readMemberCa, type TlsChange } from '../reconcile/certs';
@@ -15,7 +15,7 @@ import { compactToCurrent, defragMember, disarmAlarms, moveLeaderTo } from '../r
 import { addMember, readMembershipPlan, removeMember } from '../reconcile/membership';
 import { restoreMemberData, startRestoredMember, stopMember } from '../reconcile/restore';
 import { fetchSnapshot, takeSnapshot, type SnapshotFacts } from '../reconcile/snapshot';
-import { probeRoute, type ProbeSettings } from '../reconcile/verify';
+import { probeRoute } from '../reconcile/verify';
 import type { HostExecutor } from '../remote/executor';
 
 /** What an operation gets besides its arguments (the runbook's OpContext has at least this). */

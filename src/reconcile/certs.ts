@@ -9,7 +9,7 @@ import * as docker from '../commands/docker';
 import * as etcd from '../commands/etcd';
 import * as files from '../commands/files';
 import type { FileSpec } from '../commands/types';
-import type { ComponentStep } from '../plan/inputs';
+import type { ComponentStep } from '../steps/inputs';
 import { productProfile } from '../products';
 import { pollUntil, type StepContext } from './context';
 import { parseHealth } from './etcd';

@@ -7,7 +7,7 @@ import * as docker from '../commands/docker';
 import * as files from '../commands/files';
 import type { FileSpec } from '../commands/types';
 import { productProfile } from '../products';
-import type { ComponentStep, PackageStep } from '../plan/inputs';
+import type { ComponentStep, PackageStep } from '../steps/inputs';
 import { PermanentError, pollUntil, type StepContext } from './context';
 import { http, looksLikeUpstream } from './http';
 import { loadAndVerify } from './images';

@@ -5,7 +5,7 @@ import { X509Certificate } from 'node:crypto';
 import * as etcd from '../commands/etcd';
 import * as files from '../commands/files';
 import type { SshTarget } from '../inventory/model';
-import type { BackupStore, SnapshotSources } from '../plan/etcd-inputs';
+import type { BackupStore, SnapshotSources } from '../steps/etcd-inputs';
 import type { HostExecutor } from '../remote/executor';
 import { latestBackup, type BackupRecord } from '../backup/store';
 import { readQuorum, type QuorumReport } from './etcd';

@@ -10,7 +10,7 @@ import * as maint from '../commands/etcd-maintenance';
 import * as files from '../commands/files';
 import type { FileSpec } from '../commands/types';
 import type { SshTarget } from '../inventory/model';
-import type { EtcdMemberStep, QuorumCheckInput, TlsFiles } from '../plan/inputs';
+import type { EtcdMemberStep, QuorumCheckInput, TlsFiles } from '../steps/inputs';
 import type { HostExecutor } from '../remote/executor';
 import { PermanentError, pollUntil, type StepContext } from './context';
 import { ensureImage, type ImageResult } from './images';

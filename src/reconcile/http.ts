@@ -3,7 +3,7 @@
 import { request, type Agent } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { productProfile, type HttpRequestSpec } from '../products';
-import type { ApiTarget } from '../plan/inputs';
+import type { ApiTarget } from '../steps/inputs';
 import { resolveSecret } from '../remote/secrets';
 import { PermanentError } from './context';
 

@@ -2,7 +2,7 @@
 // host does not already hold the image ID the tarball contains.
 import * as docker from '../commands/docker';
 import * as files from '../commands/files';
-import type { ImageDelivery } from '../plan/inputs';
+import type { ImageDelivery } from '../steps/inputs';
 import { PermanentError, type StepContext } from './context';
 
 export interface ImageResult {

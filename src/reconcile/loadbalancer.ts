@@ -3,7 +3,7 @@
 import * as docker from '../commands/docker';
 import * as files from '../commands/files';
 import * as haproxy from '../commands/haproxy';
-import type { Endpoints, LoadBalancerStep } from '../plan/inputs';
+import type { Endpoints, LoadBalancerStep } from '../steps/inputs';
 import { PermanentError, pollUntil, type StepContext } from './context';
 import { configHash, inspectContainer, staysUp } from './containers';
 import { ensureImage } from './images';

@@ -3,7 +3,7 @@
 // runs on), compaction to the current revision, and disarming a NOSPACE alarm once space is back.
 import * as maint from '../commands/etcd-maintenance';
 import type { SshTarget } from '../inventory/model';
-import type { MaintenanceInput } from '../plan/etcd-inputs';
+import type { MaintenanceInput } from '../steps/etcd-inputs';
 import type { HostExecutor } from '../remote/executor';
 import { PermanentError } from './context';
 import { parseJsonBigInts, readQuorum, type QuorumMember, type QuorumReport } from './etcd';

@@ -5,7 +5,7 @@
 import * as etcd from '../commands/etcd';
 import * as maint from '../commands/etcd-maintenance';
 import type { SshTarget } from '../inventory/model';
-import type { MembershipChange, MembershipInput } from '../plan/etcd-inputs';
+import type { MembershipChange, MembershipInput } from '../steps/etcd-inputs';
 import type { HostExecutor } from '../remote/executor';
 import { PermanentError } from './context';
 import { parseJsonBigInts, readQuorum, type QuorumReport } from './etcd';

@@ -5,7 +5,7 @@ import * as docker from '../commands/docker';
 import * as fw from '../commands/firewall';
 import * as pre from '../commands/preflight';
 import type { ComposeVariant } from '../commands/compose';
-import type { PreflightInput } from '../plan/inputs';
+import type { PreflightInput } from '../steps/inputs';
 import { ConnectError } from '../remote/ssh';
 import { sleep, type StepContext } from './context';
 

@@ -7,7 +7,7 @@ import * as docker from '../commands/docker';
 import * as etcdCmd from '../commands/etcd';
 import * as maint from '../commands/etcd-maintenance';
 import * as files from '../commands/files';
-import type { RestoreMemberStep } from '../plan/etcd-inputs';
+import type { RestoreMemberStep } from '../steps/etcd-inputs';
 import { inspectContainer } from './containers';
 import type { StepContext } from './context';
 import { ensureMember, replaceContainer, type MemberResult } from './etcd';

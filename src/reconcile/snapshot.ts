@@ -8,7 +8,7 @@ import { link, mkdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as maint from '../commands/etcd-maintenance';
 import * as files from '../commands/files';
-import type { BackupStore, SnapshotStep } from '../plan/etcd-inputs';
+import type { BackupStore, SnapshotStep } from '../steps/etcd-inputs';
 import { fileSha256, writeManifest, type BackupRecord } from '../backup/store';
 import { PermanentError, type StepContext } from './context';
 

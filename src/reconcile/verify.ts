@@ -1,17 +1,9 @@
 // Verification through the control plane and data plane, as an operator would check by hand:
 // write a route through the dashboards' API and see a gateway serve it from the upstream.
 import type { ProbeRoute } from '../products';
-import type { ApiTarget, Endpoints } from '../plan/inputs';
+import type { ApiTarget, Endpoints, ProbeSettings } from '../steps/inputs';
 import { PermanentError, pollUntil, type StepContext } from './context';
 import { DashboardClient, http, looksLikeUpstream } from './http';
-
-export interface ProbeSettings {
-  host: string;
-  path: string;
-  expectStatus: number;
-  upstream: string;
-  routeId: string;
-}
 
 export const probeRoute = (p: ProbeSettings, desc = 'api7-ha probe route (verification and drills)'): ProbeRoute => ({
   uri: p.path,

@@ -9,6 +9,7 @@ import type { FileSpec, RemoteCommand } from '../commands/types';
 import * as files from '../commands/files';
 import * as staging from '../commands/staging';
 import type { SecretName, SecretRef, SshTarget } from '../inventory/model';
+import { lineDiff, maskByField } from './plan-diff';
 import { maskSecrets, resolveSecret, substituteSecrets } from './secrets';
 import type { ExecResult, SshConnection, SshPool } from './ssh';
 
@@ -45,6 +46,9 @@ const tail = (s: string, lines = 12, chars = 1500) => {
   return t.length > chars ? `…${t.slice(-chars)}` : t;
 };
 
+/** Where an executor gets its host's connection: the worker's SSH pool, or a plan's view of it. */
+export type Connections = Pick<SshPool, 'get'>;
+
 export interface RunOptions {
   signal?: AbortSignal;
   onOutput?: (chunk: string) => void;
@@ -56,7 +60,7 @@ export class HostExecutor {
 
   constructor(
     readonly target: SshTarget,
-    private readonly pool: SshPool,
+    private readonly pool: Connections,
     readonly mode: Mode,
     private readonly secrets: Partial<Record<SecretName, SecretRef>> = {},
   ) {}
@@ -178,7 +182,8 @@ export class HostExecutor {
     if (current !== undefined && current === desired.trim()) return { changed: false };
     const backup = current !== undefined && spec.backup ? `${spec.path}.bak-${stamp}` : undefined;
     if (this.planning) {
-      const masked = current === undefined ? undefined : await maskSecrets(current, this.secrets);
+      // Masked by field (every secret-bearing line), then by value (a known secret anywhere else).
+      const masked = current === undefined ? undefined : await maskSecrets(maskByField(current, spec.content, desired.trim()), this.secrets);
       this.planned.push({ host: this.host, kind: 'file', describe: spec.describe, detail: spec.path, diff: lineDiff(masked, spec.content) });
       return { changed: true, ...(backup ? { backup } : {}) };
     }
@@ -242,11 +247,12 @@ export class HostExecutor {
     sha256: string,
     opts: { onProgress?: (sent: number, total: number) => void; signal?: AbortSignal } = {},
   ): Promise<{ uploaded: boolean; bytes: number; resumedFrom: number }> {
-    const total = this.mode === 'simulate' ? 0 : (await stat(localPath)).size;
+    // An offline plan still reads the local file's size (it is on the worker, not on a host).
+    const total = this.mode === 'simulate' ? await stat(localPath).then((st) => st.size, () => 0) : (await stat(localPath)).size;
     const existing = await this.output(files.sha256(remotePath));
     if (existing?.split(/\s+/)[0] === sha256) return { uploaded: false, bytes: 0, resumedFrom: 0 };
     if (this.planning) {
-      this.planned.push({ host: this.host, kind: 'upload', describe: `upload ${localPath} (${total} bytes, sha256 ${sha256.slice(0, 12)}…)`, detail: remotePath });
+      this.planned.push({ host: this.host, kind: 'upload', describe: `upload ${localPath} (${total} bytes, sha256 ${sha256})`, detail: remotePath });
       return { uploaded: true, bytes: total, resumedFrom: 0 };
     }
     // Root: <remote>.part beside the target. A sudo user: a private folder of its own, found again
@@ -341,33 +347,3 @@ export async function downloadFile(
   });
   return { bytes, sha256: hash.digest('hex') };
 }
-
-/** A small line diff (LCS) for plans: "-" lines removed, "+" lines added, two lines of context. */
-export function lineDiff(before: string | undefined, after: string): string {
-  const b = before === undefined ? [] : before.replace(/\n$/, '').split('\n');
-  const a = after.replace(/\n$/, '').split('\n');
-  if (before === undefined) return a.map((l) => `+ ${l}`).join('\n');
-  const n = b.length;
-  const m = a.length;
-  const lcs: number[][] = Array.from({ length: n + 1 }, () => new Array<number>(m + 1).fill(0));
-  for (let i = n - 1; i >= 0; i--) for (let j = m - 1; j >= 0; j--) lcs[i]![j] = b[i] === a[j] ? lcs[i + 1]![j + 1]! + 1 : Math.max(lcs[i + 1]![j]!, lcs[i]![j + 1]!);
-  const out: { t: ' ' | '-' | '+'; l: string }[] = [];
-  let i = 0;
-  let j = 0;
-  while (i < n || j < m) {
-    if (i < n && j < m && b[i] === a[j]) {
-      out.push({ t: ' ', l: b[i]! });
-      i++;
-      j++;
-    } else if (j < m && (i >= n || lcs[i]![j + 1]! > lcs[i + 1]![j]!)) out.push({ t: '+', l: a[j++]! });
-    else out.push({ t: '-', l: b[i++]! });
-  }
-  const keep = out.map((o, k) => o.t !== ' ' || out.slice(Math.max(0, k - 2), k + 3).some((x) => x.t !== ' '));
-  const lines: string[] = [];
-  out.forEach((o, k) => {
-    if (keep[k]) lines.push(`${o.t} ${o.l}`);
-    else if (k === 0 ? keep.includes(true) : keep[k - 1]) lines.push('  …');
-  });
-  return lines.join('\n');
-}
-

@@ -1,7 +1,7 @@
 // Host key verification against a known_hosts file: plain and hashed (|1|salt|hmac) entries,
 // "[addr]:port" for non-22 ports, @revoked markers. Policy "strict" refuses unknown hosts;
 // "accept-new" records a key on first use. A changed key is always fatal, naming the host.
-import { createHmac } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import { appendFile, readFile } from 'node:fs/promises';
 
 export interface KnownKey {
@@ -70,8 +70,13 @@ export interface HostKeyCheck {
   verify(key: Buffer): boolean;
   /** After the connection: the error to report if verify refused, and the key to record (accept-new). */
   failure(): HostKeyError | undefined;
+  /** The known_hosts line accept-new would record for a key seen the first time, and its fingerprint. */
+  newKey(): { line: string; fingerprint: string } | undefined;
   recordIfNew(): Promise<void>;
 }
+
+/** OpenSSH's fingerprint of a key: SHA256:<base64, no padding>. */
+export const fingerprintOf = (blob: Buffer) => `SHA256:${createHash('sha256').update(blob).digest('base64').replace(/={1,2}$/, '')}`;
 
 export async function hostKeyCheck(opts: { host: string; address: string; port: number; knownHostsFile: string; policy: 'strict' | 'accept-new' }): Promise<HostKeyCheck> {
   let text = '';
@@ -110,6 +115,7 @@ export async function hostKeyCheck(opts: { host: string; address: string; port: 
       return false;
     },
     failure: () => failure,
+    newKey: () => (toRecord ? { line: `${hostField(opts.address, opts.port)} ${blobType(toRecord)} ${toRecord.toString('base64')}`, fingerprint: fingerprintOf(toRecord) } : undefined),
     async recordIfNew() {
       if (!toRecord) return;
       await appendFile(opts.knownHostsFile, `${hostField(opts.address, opts.port)} ${blobType(toRecord)} ${toRecord.toString('base64')}\n`, { mode: 0o600 });

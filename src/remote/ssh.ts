@@ -171,7 +171,17 @@ function classify(host: string, err: Error & { level?: string; code?: string }):
   return new ConnectError(`${host}: cannot connect over SSH: ${err.code ?? ''} ${err.message}`.replace(/\s+/g, ' '), false);
 }
 
-async function connectClient(target: SshTarget, cfg: { address: string; port: number; user: string }, sock?: ClientChannel): Promise<Client> {
+/** A host key seen for the first time under accept-new. */
+export interface NewHostKey {
+  host: string;
+  line: string;
+  fingerprint: string;
+}
+
+/** record: append new keys to known_hosts (accept-new); report: only list them (plans write nothing). */
+type NewKeys = { record: true } | { record: false; seen: NewHostKey[] };
+
+async function connectClient(target: SshTarget, cfg: { address: string; port: number; user: string }, newKeys: NewKeys, sock?: ClientChannel): Promise<Client> {
   const check = await hostKeyCheck({ host: target.host, address: cfg.address, port: cfg.port, knownHostsFile: target.knownHosts, policy: target.hostKeyPolicy });
   const config: ConnectConfig = {
     host: cfg.address,
@@ -215,7 +225,9 @@ async function connectClient(target: SshTarget, cfg: { address: string; port: nu
     client.end();
     throw new ConnectError(failure.message, true);
   }
-  await check.recordIfNew();
+  const key = check.newKey();
+  if (newKeys.record) await check.recordIfNew();
+  else if (key) newKeys.seen.push({ host: target.host, ...key });
   // Commands are small request/response exchanges: with Nagle's algorithm on, each one waits for a
   // delayed ACK (~40 ms). Off, a pooled command takes a few milliseconds.
   client.setNoDelay(true);
@@ -226,6 +238,15 @@ async function connectClient(target: SshTarget, cfg: { address: string; port: nu
 
 export class SshPool {
   private readonly connections = new Map<string, Promise<SshConnection>>();
+  /** Host keys seen for the first time (accept-new) that this pool did not record (see recordNewHostKeys). */
+  readonly newHostKeys: NewHostKey[] = [];
+
+  /** recordNewHostKeys: false for plans, which must not write known_hosts: new keys are only listed. */
+  constructor(private readonly opts: { recordNewHostKeys?: boolean } = {}) {}
+
+  private get newKeys(): NewKeys {
+    return this.opts.recordNewHostKeys === false ? { record: false, seen: this.newHostKeys } : { record: true };
+  }
 
   private key(t: SshTarget): string {
     return `${t.user}@${t.address}:${t.port}${t.jump ? ` via ${t.jump.user}@${t.jump.address}:${t.jump.port}` : ''}`;
@@ -246,13 +267,13 @@ export class SshPool {
   }
 
   private async open(target: SshTarget): Promise<SshConnection> {
-    if (!target.jump) return new SshConnection(target, await connectClient(target, { address: target.address, port: target.port, user: target.user }));
+    if (!target.jump) return new SshConnection(target, await connectClient(target, { address: target.address, port: target.port, user: target.user }, this.newKeys));
     const jumpTarget: SshTarget = { ...target, host: `${target.host} (jump host ${target.jump.address})` };
-    const jump = await connectClient(jumpTarget, target.jump);
+    const jump = await connectClient(jumpTarget, target.jump, this.newKeys);
     const sock = await new Promise<ClientChannel>((resolve, reject) =>
       jump.forwardOut('127.0.0.1', 0, target.address, target.port, (err, stream) => (err ? reject(classify(target.host, err)) : resolve(stream))),
     );
-    const client = await connectClient(target, { address: target.address, port: target.port, user: target.user }, sock);
+    const client = await connectClient(target, { address: target.address, port: target.port, user: target.user }, this.newKeys, sock);
     return new SshConnection(target, client, jump);
   }
 

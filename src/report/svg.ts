@@ -7,6 +7,7 @@
 // latency scatter), the x axis (seconds since the scenario's first probe sample) and a legend.
 import type { JournalAction, ProbeName, ProbeSeries, Sample, ScenarioJournal } from '../drills/journal';
 import { coord, esc, fmtMs, fmtRelS, num, truncate } from './format';
+import { longestOutage } from '../drills/metrics';
 
 export interface TimelineOptions {
   /** Width in px of the viewBox (the SVG scales down to its container). Default 1100. */
@@ -222,30 +223,6 @@ function runsOf(cells: Cell[]): Run[] {
   return runs;
 }
 
-/** Longest run of failures in ms, from the first failure to the next success (the journal's definition). */
-function longestOutage(samples: Sample[], okSet: Set<number>): { ms: number; from?: number } {
-  let best = 0;
-  let bestFrom: number | undefined;
-  let from: number | undefined;
-  for (const [t, status] of samples) {
-    if (!okSet.has(status)) {
-      from ??= t;
-    } else if (from !== undefined) {
-      if (t - from > best) {
-        best = t - from;
-        bestFrom = from;
-      }
-      from = undefined;
-    }
-  }
-  const last = samples[samples.length - 1];
-  if (from !== undefined && last && last[0] - from > best) {
-    best = last[0] - from;
-    bestFrom = from;
-  }
-  return bestFrom === undefined ? { ms: best } : { ms: best, from: bestFrom };
-}
-
 // ---------------------------------------------------------------------------------------------
 // Latency axis
 
@@ -432,7 +409,7 @@ function laneData(p: ProbeSeries, frame: Frame, o: Required<TimelineOptions>): L
 
 function laneFigures(d: LaneData): { failed: number; outage: { ms: number; from?: number } } {
   const failed = d.samples.reduce((n, [, st]) => n + (d.okSet.has(st) ? 0 : 1), 0);
-  return { failed, outage: longestOutage(d.samples, d.okSet) };
+  return { failed, outage: longestOutage(d.samples, (st) => d.okSet.has(st)) };
 }
 
 function lane(d: LaneData, x: Scale, lat: LatencyAxis, top: number, left: number, right: number): string {

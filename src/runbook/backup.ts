@@ -7,7 +7,7 @@ import type { BackupRecord, RetentionResult } from '../backup/store';
 import type { Verification } from '../backup/verify';
 import { hostByName, type ClusterSpec } from '../inventory/model';
 import type { SnapshotSource } from '../operations/etcd';
-import { backupFileName, backupStore, snapshotSources, snapshotStep, verifyInput, type BackupReason } from '../plan/etcd-inputs';
+import { backupFileName, backupStore, snapshotSources, snapshotStep, verifyInput, type BackupReason } from '../steps/etcd-inputs';
 import type { DayTwoOps, DayTwoRunner, DayTwoStepDef } from './day2-runner';
 
 export interface BackupInput {

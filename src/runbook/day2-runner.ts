@@ -3,10 +3,10 @@
 // in-process one) runs them unchanged. Pure: no Node built-ins, no Temporal imports.
 import type { ArtifactFacts, ArtifactPaths } from '../artifacts/inspect';
 import type { EtcdOperations } from '../operations/etcd';
-import type { ComponentStep, Endpoints, EtcdMemberStep, QuorumCheckInput, ApiTarget } from '../plan/inputs';
+import type { ApiTarget, ComponentStep, Endpoints, EtcdMemberStep, ProbeSettings, QuorumCheckInput } from '../steps/inputs';
 import type { ConfigureResult, HealthResult, StartResult } from '../reconcile/component';
 import type { MemberResult, QuorumReport } from '../reconcile/etcd';
-import type { PropagationResult, ProbeSettings } from '../reconcile/verify';
+import type { PropagationResult } from '../reconcile/verify';
 
 /** Deploy operations the day-2 runbooks reuse, with the deploy's signatures. */
 export interface SharedOps {

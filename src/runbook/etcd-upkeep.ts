@@ -6,8 +6,8 @@
 // again before the next, so the load balancers always have the others.
 import { controlPlaneHosts, dataPlaneHosts, etcdMembers, type ClusterSpec } from '../inventory/model';
 import type { ProductFacts } from '../products/types';
-import { clientEndpoint, maintenanceInput } from '../plan/etcd-inputs';
-import { artifactPaths, componentStep, quorumCheckInput, type ComponentStep } from '../plan/inputs';
+import { clientEndpoint, maintenanceInput } from '../steps/etcd-inputs';
+import { artifactPaths, componentStep, quorumCheckInput, type ComponentStep } from '../steps/inputs';
 import type { TlsChange, TlsStepResult } from '../reconcile/certs';
 import type { QuorumMember, QuorumReport } from '../reconcile/etcd';
 import type { DefragResult } from '../reconcile/maintenance';

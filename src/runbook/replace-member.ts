@@ -8,8 +8,8 @@
 import type { ArtifactFacts } from '../artifacts/inspect';
 import { etcdMembers, hostByName, type ClusterSpec } from '../inventory/model';
 import type { ProductFacts } from '../products/types';
-import { membershipInput } from '../plan/etcd-inputs';
-import { artifactPaths, etcdMemberInput, imageDelivery, quorumCheckInput, tlsFiles, type EtcdMemberStep } from '../plan/inputs';
+import { membershipInput } from '../steps/etcd-inputs';
+import { artifactPaths, etcdMemberInput, imageDelivery, quorumCheckInput, tlsFiles, type EtcdMemberStep } from '../steps/inputs';
 import type { MemberResult, QuorumReport } from '../reconcile/etcd';
 import type { MembershipPlan } from '../reconcile/membership';
 import type { PropagationResult } from '../reconcile/verify';

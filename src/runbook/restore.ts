@@ -6,8 +6,8 @@
 // everything from the restored etcd, and a route written through both load balancers.
 import { controlPlaneHosts, dataPlaneHosts, etcdMembers, type ClusterSpec } from '../inventory/model';
 import type { ProductFacts } from '../products/types';
-import { restoreMemberStep, restoreToken } from '../plan/etcd-inputs';
-import { apiTarget, artifactPaths, componentStep, endpointsOf, imageDelivery, probeSettings, quorumCheckInput, type ComponentStep } from '../plan/inputs';
+import { restoreMemberStep, restoreToken } from '../steps/etcd-inputs';
+import { apiTarget, artifactPaths, componentStep, endpointsOf, imageDelivery, probeSettings, quorumCheckInput, type ComponentStep } from '../steps/inputs';
 import type { MemberResult, QuorumReport } from '../reconcile/etcd';
 import type { RestoredMember } from '../reconcile/restore';
 import type { PropagationResult } from '../reconcile/verify';

@@ -1,18 +1,13 @@
 // One deploy or drill at a time per cluster. The lock is a child workflow with the fixed ID
-// lock-<cluster>: starting it fails while another run holds it (workflow IDs are unique, strongly
-// consistent, unlike a visibility query), and it dies with its holder (parent close policy TERMINATE).
+// lockWorkflowId(cluster): starting it fails while another run holds it (workflow IDs are unique,
+// strongly consistent, unlike a visibility query), and it dies with its holder (parent close policy
+// TERMINATE).
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import { ApplicationFailure, ChildWorkflowCancellationType, ParentClosePolicy, condition, defineQuery, defineSignal, proxyActivities, setHandler, startChild, workflowInfo, type ChildWorkflowHandle } from '@temporalio/workflow';
-import type { DrillActivities } from '../activities/drill';
-import { quick } from './profiles';
-
-export interface LockHolder {
-  workflowId: string;
-  kind: 'deploy' | 'drill';
-}
-
-export const holderQuery = defineQuery<LockHolder>('holder');
-export const releaseSignal = defineSignal('release');
+import { ApplicationFailure, ChildWorkflowCancellationType, ParentClosePolicy, condition, proxyActivities, setHandler, startChild, workflowInfo, type ChildWorkflowHandle } from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import { holderQuery, lockWorkflowId, releaseSignal, type LockHolder } from '../contracts';
+import { OPERATION_META } from '../runbook/operations';
+import { PROFILES } from './profiles';
 
 export async function clusterLock(holder: LockHolder): Promise<void> {
   let released = false;
@@ -23,13 +18,13 @@ export async function clusterLock(holder: LockHolder): Promise<void> {
   await condition(() => released);
 }
 
-const act = proxyActivities<DrillActivities>(quick);
+const act = proxyActivities<Activities>(PROFILES[OPERATION_META.lockHolder.profile]);
 
 /** Take the cluster's lock or fail (non-retryable) naming the run that holds it. */
 export async function acquireClusterLock(cluster: string, kind: LockHolder['kind']): Promise<ChildWorkflowHandle<typeof clusterLock>> {
   try {
     return await startChild(clusterLock, {
-      workflowId: `lock-${cluster}`,
+      workflowId: lockWorkflowId(cluster),
       args: [{ workflowId: workflowInfo().workflowId, kind }],
       parentClosePolicy: ParentClosePolicy.TERMINATE,
       // Cancelling the holder must not release the lock: its rollbacks still run. The holder releases

@@ -4,8 +4,8 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { LabInfo } from '../../lab/lab';
 import * as staging from '../../src/commands/staging';
@@ -13,7 +13,7 @@ import { loadInventory } from '../../src/inventory/load';
 import { http, looksLikeUpstream } from '../../src/reconcile/http';
 import { HostExecutor } from '../../src/remote/executor';
 import { SshPool } from '../../src/remote/ssh';
-import type { DeployResult } from '../../src/workflows/types';
+import type { DeployResult } from '../../src/runbook/types';
 import type { DrillJournal } from '../../src/drills/journal';
 import { cli, startWorker, temporalEnv, type WorkerProcess } from '../support/cli';
 import { directRunner } from '../support/day2-runner';
@@ -160,21 +160,34 @@ void describe('deploy variants on the lab: APISIX 3, a sudo user, etcd auth + mT
     const r = await cli(['deploy', '-i', inv, '--plan'], env);
     assert.match(r.stdout + r.stderr, /ha1 \([\d.]+:22\): HOST KEY CHANGED/);
     assert.match(r.stdout, /ha1: no changes \(unreachable: not probed\)|Unreachable \(not probed\): ha1/);
+    // A plan that found a blocker says so last, and fails.
+    assert.equal(r.code, 1, r.stdout);
+    assert.match(r.stdout.trim().split('\n').at(-1)!, /^BLOCKED: the deploy would stop: preflight found problems that block the deploy/);
   });
 
-  void it('records host keys on first use with accept-new, and pins them after', async () => {
+  void it('with accept-new, a plan reports the host keys it would record and writes no known_hosts', async () => {
     const fresh = join(info.dir, 'ssh', 'known_hosts.new');
     writeFileSync(fresh, '');
     chmodSync(fresh, 0o600);
-    const inv = join(info.dir, 'inventory-accept-new.yaml');
-    writeFileSync(inv, readFileSync(info.inventoryPath, 'utf8').replace('known_hosts: ssh/known_hosts', 'known_hosts: ssh/known_hosts.new').replace('host_key_policy: strict', 'host_key_policy: accept-new'));
-    const r = await cli(['deploy', '-i', inv, '--plan'], env);
-    assert.equal(r.code, 0, r.stderr);
-    const recorded = readFileSync(fresh, 'utf8').trim().split('\n');
-    assert.equal(recorded.length, info.hosts.length, 'one pinned key per host');
-    const pinned = new Set(readFileSync(info.knownHosts, 'utf8').trim().split('\n'));
-    for (const line of recorded) assert.ok(pinned.has(line), `the recorded key is the host's real key: ${line}`);
-    copyFileSync(fresh, `${fresh}.check`);
+    const missing = join(info.dir, 'ssh', 'known_hosts.missing');
+    rmSync(missing, { force: true });
+    for (const file of [fresh, missing]) {
+      const inv = join(info.dir, 'inventory-accept-new.yaml');
+      writeFileSync(inv, readFileSync(info.inventoryPath, 'utf8').replace('known_hosts: ssh/known_hosts', `known_hosts: ssh/${basename(file)}`).replace('host_key_policy: strict', 'host_key_policy: accept-new'));
+      const r = await cli(['deploy', '-i', inv, '--plan', '--json'], env);
+      assert.equal(r.code, 0, r.stderr);
+      const reported = (JSON.parse(r.stdout) as { newHostKeys: { host: string; line: string; fingerprint: string }[] }).newHostKeys;
+      assert.deepEqual(reported.map((k) => k.host).sort(), info.hosts.map((h) => h.name).sort(), 'one new key per host');
+      const pinned = new Set(readFileSync(info.knownHosts, 'utf8').trim().split('\n'));
+      for (const k of reported) {
+        assert.ok(pinned.has(k.line), `the reported key is the host's real key: ${k.line}`);
+        assert.match(k.fingerprint, /^SHA256:[A-Za-z0-9+/]{43}$/);
+      }
+      if (file === fresh) assert.equal(readFileSync(fresh, 'utf8'), '', 'the plan wrote nothing to known_hosts');
+      else assert.equal(existsSync(missing), false, 'the plan created no known_hosts file');
+    }
+    const text = await cli(['deploy', '-i', join(info.dir, 'inventory-accept-new.yaml'), '--plan'], env);
+    assert.match(text.stdout, /Host keys not yet in known_hosts \(host_key_policy: accept-new records them on the first deploy; verify them\):\n {2}ha1: \S+ ssh-ed25519 \S+ {2}\(SHA256:/);
   });
 
   void it('deploys APISIX 3 as a sudo user, with etcd auth and mTLS, and serves through the load balancer', async () => {

@@ -13,7 +13,7 @@ import { createClient, temporalSettings } from '../../src/client';
 import { http, looksLikeUpstream } from '../../src/reconcile/http';
 import { workflowSource } from '../../src/worker';
 import type { RunProgress } from '../../src/workflows/progress';
-import type { DeployResult, FailoverCheck } from '../../src/workflows/types';
+import type { DeployResult, FailoverCheck } from '../../src/runbook/types';
 import { cli, startWorker, temporalEnv, type WorkerProcess } from '../support/cli';
 import { eventually, hostOf, labSkip, ssh, sshOk, testLab } from '../support/lab';
 import { quietRuntime } from '../support/temporal';
@@ -180,6 +180,24 @@ void describe('deploy on the lab', { skip: labSkip }, () => {
     const plan = await cli(['deploy', '-i', inventory, '--plan'], env);
     assert.equal(plan.code, 0, plan.stderr);
     assert.match(plan.stdout, /No changes: the estate matches the inventory\./);
+  });
+
+  void it('plans a drifted host without showing the secret deployed on it, in text or JSON', async () => {
+    const ha1 = hostOf(info, 'ha1');
+    const conf = '/opt/api7/api7-2.13.2304-cp/dashboard_conf/conf.yaml';
+    const drifted = `drifted-${Date.now()}-secret`;
+    // Someone rotated the shared secret on ha1 by hand (the original file is kept, mtime and all).
+    await sshOk(info, ha1, `cp -p ${conf} ${conf}.drift-test && sed -i 's/^\\(  secret: \\).*/\\1"${drifted}"/' ${conf} && grep -q ${drifted} ${conf}`);
+    try {
+      const text = await cli(['deploy', '-i', inventory, '--plan', '--detailed-exitcode'], env);
+      const json = await cli(['deploy', '-i', inventory, '--plan', '--json'], env);
+      assert.equal(text.code, 3, `changes pending: ${text.stdout}${text.stderr}`);
+      assert.equal(json.code, 0, json.stderr);
+      for (const out of [text.stdout, text.stderr, json.stdout, json.stderr]) assert.ok(!out.includes(drifted), 'the deployed secret is in the plan');
+      assert.match(text.stdout, /-\s+secret: \*\*\*\n\s+\+\s+secret: __SECRET_dashboard_secret__/);
+    } finally {
+      await sshOk(info, ha1, `mv ${conf}.drift-test ${conf}`);
+    }
   });
 
   void it('rolls a configuration change out one member and one dashboard at a time, keeping data and backups', async () => {

@@ -11,6 +11,11 @@ import type { LabInfo } from '../../lab/lab';
 import { createClient, temporalSettings } from '../../src/client';
 import type { DrillJournal } from '../../src/drills/journal';
 import { http } from '../../src/reconcile/http';
+import { drillInput } from '../../src/cli/drill';
+import { loadInventory } from '../../src/inventory/load';
+import type { DrillInput } from '../../src/runbook/types';
+import { failoverVerification } from '../../src/workflows/failover-verification';
+import { distDir } from '../support/paths';
 import { cli, startWorker, temporalEnv, type WorkerProcess } from '../support/cli';
 import { eventually, hostOf, labSkip, ssh, sshOk, testLab } from '../support/lab';
 
@@ -204,6 +209,25 @@ void describe('HA drills on the lab', { skip: labSkip }, () => {
     // The lab agrees: no host is left powered off or disconnected.
     const state = JSON.parse(readFileSync(join(lab.dir, 'state.json'), 'utf8')) as { hosts: { name: string; poweredOff?: boolean; disconnected?: boolean }[] };
     assert.deepEqual(state.hosts.filter((h) => h.poweredOff || h.disconnected).map((h) => h.name), []);
+    await everythingRunning(info);
+  });
+
+  void it('takes a whole host away through the commands driver (operator argv, as ipmitool would be), and brings it back', async () => {
+    // An estate outside the lab names its own power commands; here they are the lab's, run as argv.
+    const { spec } = loadInventory(info.inventoryPath);
+    const labCli = (action: string) => [process.execPath, join(distDir(), 'lab', 'cli.js'), '--dir', info.dir, '-q', action, '{host}'];
+    spec.drills.hostFaultDriver = { type: 'commands', commands: { powerOff: labCli('power-off'), powerOn: labCli('power-on'), timeoutS: 60 } };
+    const input: DrillInput = { ...drillInput(spec, ['host-loss'], 'ha5'), timing: { baselineS: 1, holdS: 2, afterS: 1 } };
+    const journal = await client.workflow.execute(failoverVerification, { taskQueue: env.TEMPORAL_TASK_QUEUE, workflowId: `drill-lab-commands-${Date.now()}`, args: [input] });
+    const s = journal.scenarios[0]!;
+    assert.equal(s.status, 'passed', JSON.stringify(s.actions));
+    assert.equal(s.victim?.host, 'ha5');
+    const fault = s.actions.find((a) => a.kind === 'fault')!;
+    assert.match(fault.detail, /^power-off ha5: .*lab\/cli\.js --dir \S+ -q power-off ha5$/);
+    assert.match(s.actions.find((a) => a.kind === 'rollback')!.detail, /^power-on ha5: /);
+    assert.ok(s.probes.find((p) => p.name === 'victim')!.samples.some(([, status]) => status === 0), 'the victim was seen down');
+    const state = JSON.parse(readFileSync(join(lab.dir, 'state.json'), 'utf8')) as { hosts: { name: string; poweredOff?: boolean }[] };
+    assert.deepEqual(state.hosts.filter((h) => h.poweredOff).map((h) => h.name), []);
     await everythingRunning(info);
   });
 });

@@ -11,7 +11,7 @@ import { digestKvs, parseGet } from '../../src/backup/verify';
 import * as maint from '../../src/commands/etcd-maintenance';
 import { loadInventory } from '../../src/inventory/load';
 import { etcdMembers, type ClusterSpec, type SshTarget } from '../../src/inventory/model';
-import { apiTarget, endpointsOf, probeSettings, quorumCheckInput } from '../../src/plan/inputs';
+import { apiTarget, endpointsOf, probeSettings, quorumCheckInput } from '../../src/steps/inputs';
 import { factsOf, productProfile } from '../../src/products';
 import { NOSPACE_FIX, readQuorum } from '../../src/reconcile/etcd';
 import { DashboardClient, http, looksLikeUpstream } from '../../src/reconcile/http';

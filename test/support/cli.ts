@@ -1,6 +1,7 @@
 // Running api7-ha the way an operator does: the CLI and a worker as separate processes.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { cliBin } from './paths';
+import { join } from 'node:path';
+import { cliBin, distDir } from './paths';
 import { run, type Out } from './lab';
 
 export interface TemporalEnv {
@@ -24,9 +25,12 @@ export interface WorkerProcess {
   kill(signal: NodeJS.Signals): Promise<void>;
 }
 
-/** `api7-ha worker` in its own process, ready once it polls its task queue. */
+/** The lab's host-fault driver module: lab workers load it, as an operator's lab worker would. */
+export const labFaultDriver = () => join(distDir(), 'lab', 'fault-driver.js');
+
+/** `api7-ha worker` in its own process (with the lab's fault driver), ready once it polls its task queue. */
 export async function startWorker(env: TemporalEnv): Promise<WorkerProcess> {
-  const child = spawn(process.execPath, [cliBin(), 'worker'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [cliBin(), 'worker', '--fault-driver', labFaultDriver()], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (out += d.toString()));

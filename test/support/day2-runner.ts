@@ -3,7 +3,7 @@
 import { inspectArtifacts } from '../../src/artifacts/inspect';
 import type { SshTarget } from '../../src/inventory/model';
 import { ETCD_OPERATIONS, type EtcdOpContext } from '../../src/operations/etcd';
-import type { HostStep, Secrets } from '../../src/plan/inputs';
+import type { HostStep, Secrets } from '../../src/steps/inputs';
 import * as component from '../../src/reconcile/component';
 import * as etcd from '../../src/reconcile/etcd';
 import { waitLoadBalancersServing } from '../../src/reconcile/loadbalancer';

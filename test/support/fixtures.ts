@@ -6,7 +6,7 @@ import type { ArtifactFacts } from '../../src/artifacts/inspect';
 import type { ClusterSpec } from '../../src/inventory/model';
 import { parseInventory } from '../../src/inventory/load';
 import { factsOf, productProfile } from '../../src/products';
-import type { DeployInput } from '../../src/workflows/types';
+import type { DeployInput } from '../../src/runbook/types';
 
 export function labInventoryYaml(opts: { gateways?: number; dashboards?: number; extra?: string } = {}): string {
   const gateways = opts.gateways ?? 2;

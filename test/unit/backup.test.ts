@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { applyRetention, latestBackup, listBackups, recordVerification, writeManifest, type BackupRecord } from '../../src/backup/store';
 import { diffKvs, digestKvs, parseGet, readSnapshotInScratchEtcd, verifySnapshot } from '../../src/backup/verify';
-import { backupFileName } from '../../src/plan/etcd-inputs';
+import { backupFileName } from '../../src/steps/etcd-inputs';
 
 const haveEtcd = existsSync('/usr/bin/etcd') && existsSync('/usr/bin/etcdctl');
 const ctx = { heartbeat: () => undefined };

@@ -46,7 +46,8 @@ function memberInput(n: number, over: Partial<etcd.EtcdMemberInput> = {}): etcd.
     clientPort: 2379,
     peerPort: 2380,
     enableV2: true,
-    autoCompaction: { mode: 'periodic', retention: '1h' },
+    autoCompactionMode: 'periodic',
+    autoCompactionRetention: '1h',
     quotaBackendBytes: 2147483648,
     auth: { enabled: false, user: 'root' },
     tls: false,
@@ -174,11 +175,11 @@ void describe('etcd member: the runbook docker run line', () => {
     assert.notDeepEqual(etcd.memberConfigForHash(memberInput(1, { image: 'bitnami/etcd:3.4.14' })), a);
     // Upkeep settings are configuration too: changing them recreates members one at a time.
     assert.notDeepEqual(etcd.memberConfigForHash(memberInput(1, { quotaBackendBytes: 2 ** 20 * 16 })), a);
-    assert.notDeepEqual(etcd.memberConfigForHash(memberInput(1, { autoCompaction: { mode: 'revision', retention: '1000' } })), a);
+    assert.notDeepEqual(etcd.memberConfigForHash(memberInput(1, { autoCompactionMode: 'revision', autoCompactionRetention: '1000' })), a);
   });
 
   void it('takes compaction and quota from the inventory', () => {
-    const env = envOf(etcd.runMember(memberInput(1, { autoCompaction: { mode: 'revision', retention: '10000' }, quotaBackendBytes: 16777216 }), 'new', HASH).argv);
+    const env = envOf(etcd.runMember(memberInput(1, { autoCompactionMode: 'revision', autoCompactionRetention: '10000', quotaBackendBytes: 16777216 }), 'new', HASH).argv);
     assert.deepEqual(env.filter((e) => /COMPACTION|QUOTA/.test(e)), ['ETCD_AUTO_COMPACTION_MODE=revision', 'ETCD_AUTO_COMPACTION_RETENTION=10000', 'ETCD_QUOTA_BACKEND_BYTES=16777216']);
   });
 });

@@ -8,7 +8,7 @@ import { shellLine } from '../../src/commands/shell';
 import { planMembershipChange, parseMemberList } from '../../src/reconcile/membership';
 import { defragOrder } from '../../src/reconcile/maintenance';
 import { parseSnapshotStatus } from '../../src/reconcile/snapshot';
-import { backupFileName, BACKUP_FILE, restoreToken } from '../../src/plan/etcd-inputs';
+import { backupFileName, BACKUP_FILE, restoreToken } from '../../src/steps/etcd-inputs';
 
 const tool: maint.ToolImage = { cluster: 'lab', image: 'bitnami/etcd:3.4.13', dataDir: '/usr/local/etcd/etcd_data', tls: false };
 const settings = (auth: boolean, tls = false) => ({ endpoints: ['10.0.0.11:2379', '10.0.0.12:2379', '10.0.0.13:2379'], auth: { enabled: auth, user: 'root' }, tls });

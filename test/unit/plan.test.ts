@@ -1,18 +1,24 @@
 // `deploy --plan --offline`: the deploy's own reconcile code over simulated fresh hosts, for the lab
 // estate and for 1,000 gateways, plus the per-host step inputs and the plan's line diff.
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { parse, stringify } from 'yaml';
 import type { ArtifactFacts } from '../../src/artifacts/inspect';
 import { loadInventory, parseInventory } from '../../src/inventory/load';
 import { hostByName, type ClusterSpec } from '../../src/inventory/model';
-import { componentStep, endpointsOf, etcdMemberInput, loadBalancerInput, preflightInput, quorumCheckInput, imageDelivery } from '../../src/plan/inputs';
+import { componentStep, endpointsOf, etcdMemberInput, loadBalancerInput, preflightInput, quorumCheckInput, imageDelivery } from '../../src/steps/inputs';
 import { planDeployment, renderPlan, type PlanReport } from '../../src/plan/plan';
 import { factsOf, productProfile } from '../../src/products';
-import { startComponent } from '../../src/reconcile/component';
-import { HostExecutor, lineDiff } from '../../src/remote/executor';
+import { componentConfigFile, startComponent } from '../../src/reconcile/component';
+import { planExitCode } from '../../src/cli/deploy';
+import { ConnectError } from '../../src/remote/ssh';
+import { substituteSecrets } from '../../src/remote/secrets';
+import { HostExecutor } from '../../src/remote/executor';
+import { lineDiff } from '../../src/remote/plan-diff';
 import type { SshPool } from '../../src/remote/ssh';
 
 function repoRoot(): string {
@@ -99,7 +105,7 @@ void describe('offline plan of the lab estate (simulated fresh hosts)', async ()
   void it('runs the deploy\'s steps in the workflow\'s order, with no preflight problems and nothing unreachable', () => {
     assert.deepEqual(
       report.steps.map((s) => s.name),
-      ['etcd-bootstrap', 'quorum-check', 'control-plane', 'data-plane', 'load-balancers', 'verification', 'failover-verification'],
+      ['packages', 'preflight', 'delivery', 'etcd-bootstrap', 'quorum-check', 'control-plane', 'data-plane', 'load-balancers', 'verification', 'failover-verification'],
     );
     assert.equal(report.mode, 'simulate');
     assert.equal(report.cluster, 'lab');
@@ -132,7 +138,8 @@ void describe('offline plan of the lab estate (simulated fresh hosts)', async ()
 
   for (const h of ['ha1', 'ha2']) {
     void it(`${h}: uploads and extracts the cp package, loads its image, writes conf.yaml with __SECRET_ placeholders, starts api7-dashboard`, () => {
-      const actions = actionsOf(report, 'control-plane', h);
+      // Delivered while etcd boots (the workflow's delivery step), then configured and started.
+      const actions = [...actionsOf(report, 'delivery', h), ...actionsOf(report, 'control-plane', h)];
       assert.deepEqual(
         actions.map((a) => [a.kind, a.detail]),
         [
@@ -261,7 +268,8 @@ void describe('per-host step inputs', () => {
       clientPort: 2379,
       peerPort: 2380,
       enableV2: true,
-      autoCompaction: { mode: 'periodic', retention: '1h' },
+      autoCompactionMode: 'periodic',
+      autoCompactionRetention: '1h',
       quotaBackendBytes: 2147483648,
       auth: { enabled: false, user: 'root' },
       tls: false,
@@ -391,5 +399,109 @@ void describe('planning 1,000 gateways offline', async () => {
   void it('puts all 1,000 gateways behind the load balancer', () => {
     const cfg = actionsOf(report, 'load-balancers', 'lb').find((a) => a.detail.endsWith('/haproxy.cfg'))?.diff ?? '';
     assert.equal(cfg.split('\n').filter((l) => /^\+ {3}server gw\d+ 10\.1\.\d+\.\d+:80 check port 9091$/.test(l)).length, GATEWAYS);
+  });
+});
+
+/** Connections to hosts that answer from a map of files (`cat PATH`) and fail everything else; some hosts refuse. */
+function fakeHosts(files: Record<string, string>, refused: Record<string, string> = {}): SshPool {
+  const conn = {
+    closed: false,
+    exec: async (line: string) => {
+      const path = /^cat -- (\S+)$|^cat (\S+)$/.exec(line);
+      const content = path ? files[path[1] ?? path[2]!] : undefined;
+      return content !== undefined ? { code: 0, stdout: content, stderr: '', durationMs: 1 } : { code: 1, stdout: '', stderr: 'no', durationMs: 1 };
+    },
+  };
+  return {
+    get: async (t: { host: string }) => {
+      if (refused[t.host]) throw new ConnectError(refused[t.host]!, true);
+      return conn;
+    },
+  } as unknown as SshPool;
+}
+
+void describe('plans tell the truth and keep secrets', () => {
+  void it('never shows a deployed secret that differs from the inventory\'s: masked by field, both sides, text and JSON', async () => {
+    const spec = labSpec();
+    const ha1 = hostByName(spec, 'ha1');
+    const step = componentStep(spec, ha1, 'control_plane', artifactsFor(spec).controlPlane, 'plugin', STAMP);
+    const file = componentConfigFile(step);
+    const desired = await substituteSecrets(file.content, spec.secrets, 'yaml');
+    // The host was drifted: its shared secret and its admin password are not the inventory's any more.
+    const drifted = desired
+      .replace(/^( *secret: ).*$/m, '$1"old-rotated-secret-3f9a"')
+      .replace(JSON.stringify(SECRET_VALUES[1]), '"hand-edited-admin-pw"')
+      .replace('expire_time: 3600', 'expire_time: 60');
+    const exec = new HostExecutor(ha1.ssh, fakeHosts({ [file.path]: drifted }), 'plan', spec.secrets);
+    assert.deepEqual(await exec.ensureFile(file, STAMP), { changed: true, backup: `${file.path}.bak-${STAMP}` });
+    const report: PlanReport = {
+      cluster: 'lab',
+      mode: 'plan',
+      steps: [{ name: 'control-plane', title: 'Control plane', hosts: [{ host: 'ha1', actions: exec.planned, notes: [] }], notes: [] }],
+      problems: [],
+      blockers: [],
+      changes: exec.planned.length,
+      unreachable: [],
+      newHostKeys: [],
+    };
+    const text = renderPlan(report);
+    const json = JSON.stringify(report);
+    for (const secret of ['old-rotated-secret-3f9a', 'hand-edited-admin-pw', ...SECRET_VALUES]) {
+      assert.ok(!text.includes(secret), `the plan shows ${secret}`);
+      assert.ok(!json.includes(secret), `the plan's JSON holds ${secret}`);
+    }
+    const diff = exec.planned[0]!.diff!.split('\n');
+    // The change is still visible: the secret line differs, masked on the host's side.
+    for (const l of ['-   secret: ***', '+   secret: __SECRET_dashboard_secret__', '-       password: ***', '+       password: __SECRET_admin_password__', '-   expire_time: 60', '+   expire_time: 3600'])
+      assert.ok(diff.includes(l), `the diff lacks "${l}":\n${diff.join('\n')}`);
+  });
+
+  void it('shows no change for a deployed secret equal to the inventory\'s', async () => {
+    const spec = labSpec();
+    const ha1 = hostByName(spec, 'ha1');
+    const file = componentConfigFile(componentStep(spec, ha1, 'control_plane', artifactsFor(spec).controlPlane, 'plugin', STAMP));
+    const current = (await substituteSecrets(file.content, spec.secrets, 'yaml')).replace('expire_time: 3600', 'expire_time: 60');
+    const exec = new HostExecutor(ha1.ssh, fakeHosts({ [file.path]: current }), 'plan', spec.secrets);
+    await exec.ensureFile(file, STAMP);
+    const changed = exec.planned[0]!.diff!.split('\n').filter((l) => l.startsWith('-') || l.startsWith('+'));
+    assert.deepEqual(changed, ['-   expire_time: 60', '+   expire_time: 3600']);
+  });
+
+  void it('an offline plan shows each upload\'s real size and the file\'s whole sha256', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'api7ha-plan-'));
+    try {
+      const spec = labSpec();
+      const artifacts = artifactsFor(spec);
+      const write = (name: string, bytes: number) => {
+        const p = path.join(dir, name);
+        writeFileSync(p, Buffer.alloc(bytes, 7));
+        return { p, sha: createHash('sha256').update(readFileSync(p)).digest('hex') };
+      };
+      const cp = write('cp.tar.gz', 12_345);
+      artifacts.controlPlane = { ...artifacts.controlPlane, localPath: cp.p, sha256: cp.sha };
+      const report = await planDeployment(spec, factsOf(productProfile(spec.product)), { mode: 'simulate', artifacts, stamp: STAMP });
+      const upload = actionsOf(report, 'delivery', 'ha1').find((a) => a.kind === 'upload')!;
+      assert.equal(upload.describe, `upload ${cp.p} (12345 bytes, sha256 ${cp.sha})`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  void it('a plan that finds a blocker says so in its last line and exits 1; --detailed-exitcode tells changes from none', async () => {
+    const spec = labSpec();
+    const pool = fakeHosts({}, { ha1: 'ha1 (10.88.0.11:22): HOST KEY CHANGED. The key it presented differs from the one pinned' });
+    const report = await planDeployment(spec, factsOf(productProfile(spec.product)), { mode: 'plan', pool, artifacts: artifactsFor(spec), stamp: STAMP });
+    assert.ok(report.blockers.some((b) => b.type === 'PreflightFailed'));
+    assert.ok(report.unreachable.includes('ha1'));
+    assert.ok(stepOf(report, 'etcd-bootstrap').hosts.find((h) => h.host === 'ha1')?.notes.includes('unreachable: not probed'));
+    const text = renderPlan(report);
+    assert.match(text.split('\n').at(-1)!, /^BLOCKED: the deploy would stop: preflight found problems that block the deploy/);
+    assert.match(text, /BLOCK ha1: ha1 \(10\.88\.0\.11:22\): HOST KEY CHANGED/);
+    assert.equal(planExitCode(report, false), 1);
+    assert.equal(planExitCode(report, true), 1);
+    const offline = await plan(spec);
+    assert.equal(planExitCode(offline, false), 0);
+    assert.equal(planExitCode(offline, true), 3, 'changes pending');
+    assert.equal(planExitCode({ ...offline, changes: 0 }, true), 0, 'no changes');
   });
 });

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { compareVersions, listeningPorts, type PreflightReport, type Problem } from '../../src/reconcile/preflight';
-import { clockProblemsOf, preflightTable } from '../../src/workflows/preflight-table';
+import { clockProblemsOf, preflightTable } from '../../src/runbook/problems';
 
 void describe('compareVersions (the runbook\'s kernel and Docker floors)', () => {
   const cases: [string, string, '>' | '<' | '='][] = [

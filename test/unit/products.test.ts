@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parse } from 'yaml';
 import { componentConfigFile } from '../../src/reconcile/component';
-import type { ComponentStep } from '../../src/plan/inputs';
+import type { ComponentStep } from '../../src/steps/inputs';
 import { factsOf, productProfile, secretPlaceholder, type ControlPlaneConfigInput, type DataPlaneConfigInput, type ProbeRoute } from '../../src/products';
 import { MANAGED_HEADER, tokenFromLoginResponse } from '../../src/products/shared';
 

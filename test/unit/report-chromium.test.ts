@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { demoJournal } from '../../src/report/demo';
+import { demoJournal } from '../fixtures/report/demo-journal';
 import { renderReport } from '../../src/report/html';
 
 const CHROMIUM = process.env.API7HA_CHROMIUM ?? '/usr/bin/chromium';

@@ -4,11 +4,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { DrillJournal, ProbeSeries, ScenarioJournal } from '../../src/drills/journal';
-import { demoJournal, prng, series } from '../../src/report/demo';
+import { demoJournal, prng, series } from '../fixtures/report/demo-journal';
 import { esc, fmtMs, sanitizeText } from '../../src/report/format';
 import { renderReport } from '../../src/report/html';
 import { COLORS, niceStep, timelineSvg } from '../../src/report/svg';
 import { summaryTable } from '../../src/report/text';
+import { probeMetrics } from '../../src/drills/metrics';
 
 // ---------------------------------------------------------------------------------------------
 // The journal: the demo journal (4 scenarios, 20 req/s for 20 s, one failed hypothesis) with the
@@ -521,5 +522,17 @@ void describe('report formatting helpers', () => {
 
   void it('picks 1-2-5 axis steps', () => {
     assert.deepEqual([0.7, 1, 1.5, 3, 7, 12, 4000].map(niceStep), [1, 1, 2, 5, 10, 20, 5000]);
+  });
+});
+
+void describe('one longest outage for the journal and the chart', () => {
+  void it('an outage that lasts to the end of the series reads the same in the metrics and on the timeline', () => {
+    const s = structuredClone(scenarioOf(journal(), 'dp-node-loss'));
+    const dp = probeOf(s, 'dp');
+    // The last 14 requests (700 ms at 20/s) fail: no success closes the outage.
+    dp.samples = dp.samples.map(([t, status, ms], i): [number, number, number] => (i >= dp.samples.length - 14 ? [t, 0, ms] : [t, status === 0 ? 200 : status, ms]));
+    const metric = probeMetrics(dp, s.faultWindow).longestOutageMs;
+    assert.ok(metric >= 600, `${metric} ms`);
+    assert.match(laneOf(timelineSvg(s), 'dp'), new RegExp(`longest outage ${fmtMs(metric).replace('.', '\\.')}`));
   });
 });

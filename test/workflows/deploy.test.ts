@@ -5,17 +5,15 @@ import { after, before, describe, it } from 'node:test';
 import { ApplicationFailure } from '@temporalio/activity';
 import { CancelledFailure, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { DeployActivities } from '../../src/activities/deploy';
-import type { DrillActivities } from '../../src/activities/drill';
+import type { Activities } from '../../src/activities';
 import type { DrillJournal, ProbeSeries } from '../../src/drills/journal';
 import type { ProbePlan } from '../../src/drills/probes';
 import type { MemberResult } from '../../src/reconcile/etcd';
-import { messageOf, type RunProgress } from '../../src/workflows/progress';
-import type { DeployResult } from '../../src/workflows/types';
+import type { RunProgress } from '../../src/contracts';
+import { messageOf } from '../../src/runbook/runner';
+import type { DeployResult } from '../../src/runbook/types';
 import { deployInput, fakeArtifacts, labSpec } from '../support/fixtures';
 import { testEnv, testWorker, uniqueQueue } from '../support/temporal';
-
-type Activities = DeployActivities & DrillActivities;
 
 /** Synthetic probe samples: `seconds` at 20/s, all answered, but for an outage [from, to) in ms. */
 function samples(plan: ProbePlan, seconds = 4, outage?: [number, number]): ProbeSeries[] {

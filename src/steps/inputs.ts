@@ -1,5 +1,6 @@
-// Each runbook step's input for one host, derived from the ClusterSpec. Pure (workflows import it):
-// activities receive only what their host needs, so history stays small at 1,000 hosts.
+// What each runbook step sends to one host, derived from the ClusterSpec, and the types of those
+// inputs, which the reconcile functions take. Pure (workflows import it): activities receive only
+// what their host needs, so history stays small at 1,000 hosts.
 import {
   controlPlaneHosts,
   dataPlaneHosts,
@@ -17,7 +18,6 @@ import type { EtcdMemberInput, EtcdctlTarget } from '../commands/etcd';
 import type { ComposeVariant } from '../commands/compose';
 import type { HaproxyInput } from '../commands/haproxy';
 import type { ProductFacts } from '../products/types';
-import type { ProbeSettings } from '../reconcile/verify';
 import { rolePorts } from '../inventory/ports';
 
 export type { HostPorts } from '../inventory/ports';
@@ -145,12 +145,23 @@ export interface Endpoints {
   dataPlane: string;
 }
 
+/** The probe route (Host + path -> the upstream) that verification, gateways' health checks and drills use. */
+export interface ProbeSettings {
+  host: string;
+  path: string;
+  expectStatus: number;
+  upstream: string;
+  routeId: string;
+}
+
 /** Where the image tarballs and packages go on every host. */
 export const stagingDir = (spec: ClusterSpec) => `${spec.dataPlane.installDir}/packages`;
 
-export function secretsFor(spec: ClusterSpec): Secrets {
-  return spec.secrets;
-}
+/**
+ * A run's stamp: its start time in UTC, to the second (20261125T030000Z). Suffix of the backups a run
+ * makes (the same on every retry of a step) and part of drill IDs.
+ */
+export const stampOf = (t: Date): string => t.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
 
 export function etcdMemberInput(spec: ClusterSpec, host: HostSpec): EtcdMemberInput {
   const members = etcdMembers(spec).map((h) => ({ name: h.etcdName ?? h.name, address: h.address }));
@@ -167,7 +178,8 @@ export function etcdMemberInput(spec: ClusterSpec, host: HostSpec): EtcdMemberIn
     enableV2: spec.etcd.enableV2,
     ...(spec.etcd.heartbeatIntervalMs ? { heartbeatIntervalMs: spec.etcd.heartbeatIntervalMs } : {}),
     ...(spec.etcd.electionTimeoutMs ? { electionTimeoutMs: spec.etcd.electionTimeoutMs } : {}),
-    autoCompaction: { mode: spec.etcd.autoCompactionMode, retention: spec.etcd.autoCompactionRetention },
+    autoCompactionMode: spec.etcd.autoCompactionMode,
+    autoCompactionRetention: spec.etcd.autoCompactionRetention,
     quotaBackendBytes: spec.etcd.quotaBackendBytes,
     auth: spec.etcd.auth,
     tls: spec.etcd.tls.enabled,
@@ -345,3 +357,91 @@ export function probeSettings(spec: ClusterSpec): ProbeSettings {
     routeId: spec.verification.routeId,
   };
 }
+
+/** One host's part of a component rollout: its package (delivery) and its component (activation). */
+export interface RolloutItem {
+  pkg: PackageStep;
+  comp: ComponentStep;
+}
+
+/** The facts the packages give (sha256, folders, image IDs), as inspectArtifacts reads them. */
+export interface InspectedPackages {
+  controlPlane: PackageInfo;
+  dataPlane: PackageInfo;
+  etcdImage?: { sha256: string; id: string; fileName: string };
+  haproxyImage?: { sha256: string; id: string; fileName: string };
+}
+
+/** Every host's inputs, once the packages are inspected and preflight found each host's compose. */
+export interface DeployHosts {
+  members: EtcdMemberStep[];
+  controlPlane: RolloutItem[];
+  dataPlane: RolloutItem[];
+  /** The HAProxy image to every managed load balancer host, and each one's HAProxy. */
+  loadBalancerImages: (HostStep & { image: ImageDelivery })[];
+  loadBalancers: LoadBalancerStep[];
+}
+
+/**
+ * Everything the deploy's steps send, derived from the inventory once: the runbook reads these,
+ * never the ClusterSpec itself.
+ */
+export interface DeployInputs {
+  cluster: string;
+  product: ProductId;
+  artifacts: ArtifactPaths;
+  /** Every host's preflight. */
+  preflight: PreflightInput[];
+  quorum: QuorumCheckInput;
+  endpoints: Endpoints;
+  probe: ProbeSettings;
+  /** The first dashboard: the probe route is written through it before the load balancers are up. */
+  firstDashboard: ApiTarget;
+  /** The control plane through its load balancer (verification). */
+  controlPlane: ApiTarget;
+  loadBalancerChecks: { cpHealthPath: string; probe: { host: string; path: string; expectStatus: number } };
+  managedLoadBalancers: boolean;
+  dataPlane: { batchSize: number; failureBudget: number };
+  verificationDeadlineS: number;
+  hosts(packages: InspectedPackages, composeOf: (host: string) => ComposeVariant, stamp: string): DeployHosts;
+}
+
+export function deployInputs(spec: ClusterSpec, product: ProductFacts, fixFirewall: boolean): DeployInputs {
+  const endpoints = endpointsOf(spec);
+  const probe = probeSettings(spec);
+  const managed = spec.loadBalancer.mode === 'managed' && !!spec.packages.haproxyImage;
+  const firstDashboard = controlPlaneHosts(spec)[0];
+  return {
+    cluster: spec.cluster.name,
+    product: spec.product,
+    artifacts: artifactPaths(spec),
+    preflight: spec.hosts.map((h) => preflightInput(spec, h, product, fixFirewall)),
+    quorum: quorumCheckInput(spec),
+    endpoints,
+    probe,
+    firstDashboard: apiTarget(spec, firstDashboard ? dashboardUrl(firstDashboard, product) : endpoints.controlPlane),
+    controlPlane: apiTarget(spec, endpoints.controlPlane),
+    loadBalancerChecks: { cpHealthPath: product.controlPlane.health.path, probe: { host: probe.host, path: probe.path, expectStatus: probe.expectStatus } },
+    managedLoadBalancers: managed,
+    dataPlane: { batchSize: spec.dataPlane.batchSize, failureBudget: spec.dataPlane.failureBudget },
+    verificationDeadlineS: spec.verification.deadlineS,
+    hosts(packages, composeOf, stamp) {
+      const rollout = (c: Component, hosts: HostSpec[], pkg: PackageInfo): RolloutItem[] =>
+        hosts.map((h) => ({ pkg: packageStep(spec, h, c, pkg), comp: componentStep(spec, h, c, pkg, composeOf(h.name), stamp) }));
+      const etcdImage = imageDelivery(spec, spec.packages.etcdImage, packages.etcdImage);
+      const tls = tlsFiles(spec, true);
+      const lbImage = spec.packages.haproxyImage && imageDelivery(spec, spec.packages.haproxyImage, packages.haproxyImage);
+      const lbHosts = managed && lbImage ? loadBalancerHosts(spec) : [];
+      return {
+        members: etcdMembers(spec).map((h) => ({ target: h.ssh, secrets: spec.secrets, member: etcdMemberInput(spec, h), image: etcdImage, ...(tls ? { tlsFiles: tls } : {}) })),
+        controlPlane: rollout('control_plane', controlPlaneHosts(spec), packages.controlPlane),
+        dataPlane: rollout('data_plane', dataPlaneHosts(spec), packages.dataPlane),
+        loadBalancerImages: lbHosts.map((h) => ({ target: h.ssh, secrets: spec.secrets, image: lbImage! })),
+        loadBalancers: lbHosts.map((h) => loadBalancerInput(spec, h, lbImage!, product, stamp)),
+      };
+    },
+  };
+}
+
+/** A dashboard's own URL. */
+export const dashboardUrl = (h: { address: string }, product: ProductFacts) => `http://${h.address}:${product.controlPlane.port}`;

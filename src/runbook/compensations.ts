@@ -1,31 +1,28 @@
 // Compensations (the saga pattern of temporalio/samples-typescript): each fault registers its restore
-// as it is injected; restores run last-in first-out in a non-cancellable scope, so a failed
+// before it is injected; restores run last-in first-out where a cancel cannot stop them, so a failed
 // check or an operator's `cancel` can never leave a gateway, dashboard or etcd member stopped.
 // Chaos Toolkit once skipped rollbacks when an experiment deviated (chaostoolkit#176): not here.
-import { CancellationScope, log } from '@temporalio/workflow';
-import { messageOf } from './progress';
+import { messageOf, type Runner } from './runner';
 
 export class Compensations {
   private readonly stack: { name: string; fn: () => Promise<void> }[] = [];
   readonly failures: { name: string; error: string }[] = [];
 
+  constructor(private readonly r: Pick<Runner, 'critical' | 'log'>) {}
+
   add(name: string, fn: () => Promise<void>): void {
     this.stack.push({ name, fn });
   }
 
-  get pending(): number {
-    return this.stack.length;
-  }
-
   /** Run every registered restore (newest first); keep going past a failing one, report them all. */
   async runAll(): Promise<void> {
-    await CancellationScope.nonCancellable(async () => {
+    await this.r.critical(async () => {
       while (this.stack.length) {
         const c = this.stack.pop()!;
         try {
           await c.fn();
         } catch (e) {
-          log.error('restore failed', { restore: c.name, error: messageOf(e) });
+          this.r.log('restore failed', { restore: c.name, error: messageOf(e) });
           this.failures.push({ name: c.name, error: messageOf(e) });
         }
       }
@@ -42,7 +39,7 @@ export class Compensations {
   async withFault<T>(name: string, inject: () => Promise<void>, restore: () => Promise<void>, check: () => Promise<T>): Promise<T> {
     this.add(name, restore);
     try {
-      await CancellationScope.nonCancellable(inject);
+      await this.r.critical(inject);
       return await check();
     } finally {
       await this.runAll();

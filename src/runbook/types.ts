@@ -1,14 +1,13 @@
-// Workflow inputs and results: what the CLI sends and prints. Only references to secrets, never values.
+// The runbooks' inputs and results: what the CLI sends and prints. Only references to secrets, never values.
 import type { ClusterSpec } from '../inventory/model';
 import type { ProductFacts } from '../products/types';
-import type { Endpoints, PackageInfo } from '../plan/inputs';
+import type { Endpoints, PackageInfo } from '../steps/inputs';
 import type { Problem, PreflightReport } from '../reconcile/preflight';
 import type { MemberResult, QuorumReport } from '../reconcile/etcd';
 import type { PropagationResult } from '../reconcile/verify';
 import type { LoadBalancerResult } from '../reconcile/loadbalancer';
 import type { ImageFacts } from '../artifacts/inspect';
-
-export const TASK_QUEUE = 'api7-ha';
+import type { DrillJournal, ScenarioId } from '../drills/journal';
 
 export type FailoverPolicy = 'auto' | 'always' | 'never';
 
@@ -17,7 +16,10 @@ export interface DeployInput {
   product: ProductFacts;
   options: {
     fixFirewall: boolean;
-    /** auto: run the runbook's three failover checks when the deploy changed anything. */
+    /**
+     * auto: run the runbook's three failover checks when the deploy changed anything (and the
+     * inventory's failover.enabled is not false); always: run them; never: skip them.
+     */
     failover: FailoverPolicy;
   };
 }
@@ -74,4 +76,21 @@ export interface DeployResult {
   /** Whether this run changed anything on any host. */
   changed: boolean;
   durationsMs: Record<string, number>;
+}
+
+export interface DrillInput {
+  spec: ClusterSpec;
+  product: ProductFacts;
+  scenarios: ScenarioId[];
+  /** A named victim host, used by every scenario it can be a victim of. */
+  victim?: string;
+  kind: DrillJournal['kind'];
+  /** Take the cluster lock (a drill on its own); the deploy's check runs under the deploy's lock. */
+  lock: boolean;
+  timing?: { baselineS: number; holdS: number; afterS: number };
+}
+
+/** Runbooks that run as children of others (Step.child), by kind. */
+export interface ChildRuns {
+  drill: { input: DrillInput; result: DrillJournal };
 }

@@ -1,14 +1,12 @@
-// From a cluster, a scenario and a victim to the inputs of the drill's activities. Pure: the drill
-// workflow calls these, and tests read them.
+// From a cluster, a scenario and a victim to the inputs of the drill's operations. Pure: the drill's
+// runbook calls these, and tests read them.
 import type { FaultTarget, RecoveryInput, SteadyStateInput } from './faults';
 import type { ProbePlan, VictimCheck } from './probes';
 import { controlPlaneHosts, dataPlaneHosts, etcdMembers, loadBalancerHosts, type ClusterSpec, type HostSpec } from '../inventory/model';
-import { apiTarget, componentStep, endpointsOf, probeSettings, quorumCheckInput, type ComponentStep, type PackageInfo } from '../plan/inputs';
-
-export { probeSettings } from '../plan/inputs';
+import { apiTarget, componentStep, endpointsOf, probeSettings, quorumCheckInput, type ComponentStep, type PackageInfo } from '../steps/inputs';
 import type { ProductFacts } from '../products/types';
 import type { Victim } from './journal';
-import { pickVictim, type Scenario } from './scenarios';
+import { isHostFault, pickVictim, type Scenario } from './scenarios';
 
 export interface DrillContext {
   spec: ClusterSpec;
@@ -78,7 +76,7 @@ export function victimOf(s: Scenario, h: HostSpec): Victim {
 }
 
 export function faultTarget(d: DrillContext, s: Scenario, h: HostSpec): FaultTarget {
-  const base = { kind: s.fault, host: h.name, target: h.ssh, secrets: d.spec.secrets };
+  const base = { kind: s.fault, host: h.name, address: h.address, target: h.ssh, secrets: d.spec.secrets };
   switch (s.fault) {
     case 'compose-down':
       return { ...base, component: componentOf(d, h, s.victim === 'control_plane' ? 'control_plane' : 'data_plane') };
@@ -86,18 +84,36 @@ export function faultTarget(d: DrillContext, s: Scenario, h: HostSpec): FaultTar
       return { ...base, etcdContainer: d.spec.etcd.containerName };
     case 'power-off':
     case 'disconnect':
-    {
-      // Until the driver interface lands, only the lab driver exists (the commands driver is validated, not run).
-      const driver = d.spec.drills.hostFaultDriver;
-      return { ...base, labDir: driver?.type === 'lab' ? driver.labDir : '' };
-    }
+      return { ...base, ...(d.spec.drills.hostFaultDriver ? { driver: d.spec.drills.hostFaultDriver } : {}) };
   }
+}
+
+/** Why a scenario may not take this victim now, or undefined: never take etcd below quorum. */
+export function quorumRefusal(s: Scenario, spec: ClusterSpec, victim: HostSpec, etcd: EtcdView): string | undefined {
+  const losesEtcd = s.fault === 'etcd-stop' || (isHostFault(s.fault) && victim.roles.includes('etcd'));
+  const members = etcdMembers(spec).length;
+  const healthy = etcd.members.filter((m) => m.healthy).length;
+  const quorum = Math.floor(members / 2) + 1;
+  return losesEtcd && healthy - 1 < quorum ? `taking ${victim.name} would leave ${healthy - 1} of ${members} etcd members, below quorum (${quorum})` : undefined;
+}
+
+/** The gateways a route written during the fault must reach: all but a victim that is gone whole. */
+export function reachableGateways(d: DrillContext, s: Scenario, victim: string): { host: string; url: string }[] {
+  return dataPlaneHosts(d.spec)
+    .filter((h) => !(isHostFault(s.fault) && h.name === victim))
+    .map((h) => ({ host: h.name, url: gatewayUrl(d, h) }));
+}
+
+/** The gateway a scenario restarts while the fault holds: the first that is not the victim host. */
+export function gatewayToRestart(d: DrillContext, victim: string): ComponentStep {
+  const all = dataPlaneHosts(d.spec);
+  return componentOf(d, all.find((h) => h.name !== victim) ?? all[0]!, 'data_plane');
 }
 
 /** What must be healthy again after the rollback: everything the victim host runs. */
 export function recoveryInput(d: DrillContext, s: Scenario, h: HostSpec, extra: ComponentStep[] = []): RecoveryInput {
   const comps: ComponentStep[] = [];
-  const whole = s.fault === 'power-off' || s.fault === 'disconnect';
+  const whole = isHostFault(s.fault);
   if (h.roles.includes('control_plane') && (whole || s.victim === 'control_plane')) comps.push(componentOf(d, h, 'control_plane'));
   if (h.roles.includes('data_plane') && (whole || s.victim === 'data_plane')) comps.push(componentOf(d, h, 'data_plane'));
   const statsHost = loadBalancerHosts(d.spec)[0];

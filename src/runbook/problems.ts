@@ -1,4 +1,5 @@
-// The preflight report as a table: every problem on every host at once, with the fix.
+// The preflight report as a table (every problem on every host at once, with the fix), and the one
+// problem no single host can see: clock skew across hosts. Pure: the runbook uses both.
 import type { PreflightReport, Problem } from '../reconcile/preflight';
 
 export function preflightTable(problems: Problem[]): string {

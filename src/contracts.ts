@@ -1,0 +1,73 @@
+// What the CLI, the workflows and the activities agree on, by definition rather than by string: the
+// task queue, the workflow IDs, and the queries and signals (Temporal's defineQuery/defineSignal,
+// which are plain values outside a workflow too). Bundle-safe: workflows import it.
+import { defineQuery, defineSignal } from '@temporalio/workflow';
+
+export const TASK_QUEUE = 'api7-ha';
+
+/** The cluster lock's workflow ID: one per cluster; starting it fails while a run holds it. */
+export const lockWorkflowId = (cluster: string) => `lock-${cluster}`;
+
+/** The deploy's workflow ID: a second deploy of the same cluster is refused while one runs. */
+export const deployWorkflowId = (cluster: string) => `deploy-${cluster}`;
+
+/** A drill's workflow ID: the cluster and when it started (UTC, the backup stamp's format). */
+export const drillWorkflowId = (cluster: string, stamp: string) => `drill-${cluster}-${stamp}`;
+
+/** The nightly drill's schedule ID (and the workflow ID of the drills it starts). */
+export const scheduleId = (cluster: string) => `drill-${cluster}`;
+
+/** Who holds a cluster's lock: the running deploy or drill. */
+export interface LockHolder {
+  workflowId: string;
+  kind: 'deploy' | 'drill';
+}
+
+/** What the drill tells its probes while they run. */
+export interface DrillControl {
+  /** Scenario ids whose probes should stop now. */
+  stopProbes: string[];
+}
+
+export type Status = 'pending' | 'running' | 'done' | 'failed' | 'skipped';
+
+export interface HostProgress {
+  status: Status;
+  detail?: string;
+  startedAt?: number;
+  endedAt?: number;
+}
+
+export interface StepProgress {
+  name: string;
+  title: string;
+  status: Status;
+  startedAt?: number;
+  endedAt?: number;
+  summary?: string;
+  error?: string;
+  hosts: Record<string, HostProgress>;
+  /** Child runs this step started (data plane batches, the failover checks): `watch` follows them. */
+  children?: string[];
+}
+
+/** A run's step tree, kept in workflow state and read with progressQuery. */
+export interface RunProgress {
+  kind: 'deploy' | 'failover' | 'drill';
+  cluster: string;
+  status: Status;
+  phase: string;
+  startedAt: number;
+  endedAt?: number;
+  steps: StepProgress[];
+  error?: string;
+}
+
+/** Every run's step tree (`watch`, `status`). */
+export const progressQuery = defineQuery<RunProgress>('progress');
+/** The lock's holder, for refusals that name it. */
+export const holderQuery = defineQuery<LockHolder>('holder');
+/** Sent by the holder when it is done. */
+export const releaseSignal = defineSignal('release');
+/** Read by the probes activity: stop when the drill lists its scenario. */
+export const drillControlQuery = defineQuery<DrillControl>('drillControl');

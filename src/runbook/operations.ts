@@ -1,0 +1,93 @@
+// What a runner needs to know of each operation besides its code (src/operations): the activity
+// profile it runs under (src/workflows/profiles.ts), the summary the Temporal UI shows for a call, and
+// the line a host gets in the watch tree when its part is done. Keyed by the operations' names and
+// typed by their signatures, so an operation without an entry (or an entry without an operation)
+// does not compile. Pure: workflows import it.
+import type { HostRollout } from './types';
+import type { OpName, Ops } from './runner';
+
+export type ProfileName = 'quick' | 'transfer' | 'waits' | 'restores' | 'probing';
+
+type Args<K extends OpName> = Parameters<Ops[K]>;
+type Result<K extends OpName> = Awaited<ReturnType<Ops[K]>>;
+
+export interface OpMeta<K extends OpName> {
+  profile: ProfileName;
+  summary: (...args: Args<K>) => string;
+  /** The watch tree's line for the host this call worked on (its first argument's target). */
+  detail?: (r: Result<K>) => string;
+  /** Lines for several hosts from one call (a list operation, such as preflight of a batch). */
+  hosts?: (r: Result<K>) => { host: string; ok: boolean; detail: string }[];
+  /** What a plan says about the host besides its changes. */
+  planNote?: (r: Result<K>) => string | undefined;
+}
+
+/** "ha1, ha2, ha3", or "gw1 … gw60 (60 hosts)". */
+export function hostRange(hosts: { name?: string; host?: string }[]): string {
+  const names = hosts.map((h) => h.name ?? h.host ?? '?');
+  return names.length <= 3 ? names.join(', ') : `${names[0]} … ${names[names.length - 1]} (${names.length} hosts)`;
+}
+
+const what = (c: { component: string }) => (c.component === 'control_plane' ? 'dashboard' : 'gateway');
+const targets = (steps: { target: { host: string } }[]) => hostRange(steps.map((s) => s.target));
+
+export const OPERATION_META: { [K in OpName]: OpMeta<K> } = {
+  inspectArtifacts: { profile: 'transfer', summary: () => 'worker: sha256 and image IDs of the packages' },
+  preflightHosts: {
+    profile: 'quick',
+    summary: (inputs) => `preflight: ${targets(inputs)}`,
+    hosts: (reports) =>
+      reports.map((r) => {
+        const blocking = r.problems.filter((p) => p.severity === 'block').length;
+        return { host: r.host, ok: blocking === 0, detail: `${blocking} blocking, ${r.problems.filter((p) => p.severity === 'warn').length} warnings` };
+      }),
+  },
+  ensureEtcdMember: {
+    profile: 'transfer',
+    summary: (s) => `${s.target.host}: etcd member ${s.member.member.name}`,
+    detail: (r) => `${r.action}${r.reason ? ` (${r.reason})` : ''}`,
+    planNote: (r) => (r.action === 'needs-recreate' ? `would be recreated one member at a time (${r.reason})` : undefined),
+  },
+  recreateEtcdMember: { profile: 'waits', summary: (s) => `${s.target.host}: recreate etcd member ${s.member.member.name} (existing cluster)`, detail: (r) => r.action },
+  checkQuorum: { profile: 'waits', summary: () => 'etcd: quorum check' },
+  uploadPackage: { profile: 'transfer', summary: (p) => `${p.target.host}: upload ${p.pkg.fileName}`, detail: (r) => (r.uploaded ? 'uploaded' : 'package present') },
+  deliverImage: { profile: 'transfer', summary: (s) => `${s.target.host}: deliver the image ${s.image.name}`, detail: (r) => `image ${r.action}` },
+  installPackage: {
+    profile: 'transfer',
+    summary: (p) => `${p.target.host}: tar -xzf ${p.pkg.fileName} and docker load`,
+    detail: (r) => (r.loaded.length ? `${r.loaded.length} image(s) loaded` : 'images present'),
+  },
+  configureComponent: { profile: 'quick', summary: (c) => `${c.target.host}: render the ${what(c)} configuration`, detail: (r) => (r.changed ? 'config changed' : 'config unchanged') },
+  startComponent: { profile: 'quick', summary: (c) => `${c.target.host}: docker compose up the ${what(c)}`, detail: (r) => r.action },
+  waitComponentHealthy: { profile: 'waits', summary: (c) => `${c.target.host}: wait until the ${what(c)} is healthy`, detail: () => 'healthy' },
+  componentsRunning: { profile: 'quick', summary: (steps) => `is the ${steps[0] ? what(steps[0]) : 'component'} running on ${targets(steps)}?` },
+  stopComponent: { profile: 'quick', summary: (c) => `${c.target.host}: docker compose down the ${what(c)}`, detail: () => 'stopped' },
+  ensureProbeRoute: { profile: 'waits', summary: (_api, probe) => `control plane: write the probe route ${probe.routeId}` },
+  ensureLoadBalancer: { profile: 'quick', summary: (s) => `${s.target.host}: HAProxy for the control and data planes`, detail: (r) => r.action },
+  checkLoadBalancers: { profile: 'waits', summary: () => 'load balancers: both frontends answer' },
+  verifyPropagation: { profile: 'waits', summary: () => 'verification: CP LB -> etcd -> gateways -> DP LB -> upstream' },
+
+  steadyState: { profile: 'quick', summary: () => 'steady state: etcd, gateways, dashboards, load balancers' },
+  injectFault: { profile: 'quick', summary: (f) => `${f.host}: ${f.kind}`, detail: (t) => t.detail },
+  rollbackFault: { profile: 'restores', summary: (f) => `${f.host}: roll back ${f.kind}`, detail: (t) => t.detail },
+  waitRecovered: { profile: 'waits', summary: (input) => `${input.host}: healthy and back in rotation` },
+  writeRouteReachesGateways: { profile: 'waits', summary: (input) => `write a route during the fault; ${hostRange(input.gateways)} must serve it` },
+  restartGateway: { profile: 'waits', summary: (step) => `${step.target.host}: restart the gateway during the fault` },
+  runProbes: { profile: 'probing', summary: (scenario, plan) => `${scenario}: probes at ${plan.ratePerS}/s` },
+  pastDrillCount: { profile: 'quick', summary: () => 'rotation: drills so far' },
+  lockHolder: { profile: 'quick', summary: (cluster) => `who holds the lock of ${cluster}` },
+};
+
+export const OP_NAMES = Object.keys(OPERATION_META) as OpName[];
+
+/** A host's line once its part of a rollout is done (the deploy's result, batches in the watch tree). */
+export function describeHost(r: HostRollout): string {
+  if (!r.ok) return r.error ?? 'failed';
+  const parts = [
+    r.uploaded === undefined ? '' : r.uploaded ? 'uploaded' : 'package present',
+    r.imagesLoaded === undefined ? '' : r.imagesLoaded ? `${r.imagesLoaded} image(s) loaded` : 'images present',
+    r.configChanged === undefined ? '' : r.configChanged ? 'config changed' : 'config unchanged',
+    r.action ?? '',
+  ];
+  return parts.filter(Boolean).join(', ');
+}
