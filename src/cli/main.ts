@@ -15,7 +15,7 @@ import { replayCommand } from './replay';
 import { reportCommand } from './report';
 import { addScheduleCommands } from './schedule';
 import { codecServerCommand } from './codec-server';
-import { etcdStatusCommand } from './etcd';
+import { addEtcdCommands, etcdStatusCommand } from './etcd';
 
 export function buildProgram(run: (p: Promise<number> | number) => void): Command {
   const program = new Command('api7-ha')
@@ -49,13 +49,7 @@ export function buildProgram(run: (p: Promise<number> | number) => void): Comman
     if (opts['inventory'] !== undefined) return run(id === undefined ? etcdStatusCommand(opts) : Promise.reject(new InputError('status takes a workflow ID or -i INVENTORY, not both')));
     return run(id === undefined ? Promise.reject(new InputError('status needs a workflow ID (e.g. deploy-lab) or -i INVENTORY')) : statusCommand(id, opts));
   });
-  const etcd = program.command('etcd').description('etcd upkeep: status');
-  etcd
-    .command('status')
-    .description('members, leader, revision, db size, alarms, last backup and its verification, certificate expiry: one table (exit 1 when unhealthy)')
-    .requiredOption('-i, --inventory <path>', 'inventory YAML')
-    .option('--json', 'print JSON')
-    .action((opts: Record<string, unknown>) => run(etcdStatusCommand(opts)));
+  addEtcdCommands(program, run);
   withTemporalFlags(program.command('watch').description('follow a run live: steps, hosts, durations, failures').argument('<id>', 'workflow ID')).action((id: string, opts: Record<string, unknown>) =>
     run(watchCommand(id, opts)),
   );

@@ -16,6 +16,7 @@ import { ensureProbeRoute, verifyPropagation } from '../reconcile/verify';
 import type { HostExecutor, Mode } from '../remote/executor';
 import type { FaultDrivers } from '../drills/drivers';
 import * as faults from '../drills/faults';
+import { ETCD_OPERATIONS } from './etcd';
 import type {
   ApiTarget,
   ComponentStep,
@@ -128,6 +129,9 @@ export const OPERATIONS = {
   waitRecovered: onWorker((ctx, input: faults.RecoveryInput, secrets: Secrets) => faults.waitRecovered((t) => ctx.executor(t, secrets), ctx, input)),
   writeRouteReachesGateways: onWorker((ctx, input: faults.RouteDuringFault) => faults.writeRouteReachesGateways(ctx, input)),
   restartGateway: onWorker((ctx, step: ComponentStep, deadlineS: number) => faults.restartGateway((t) => ctx.executor(t, step.secrets), ctx, step, deadlineS)),
+
+  // ---- day 2 for etcd: backups, restore, membership, upkeep (src/operations/etcd.ts) -------------
+  ...ETCD_OPERATIONS,
 };
 
 const faultTools = (ctx: OpContext, secrets: Secrets): faults.FaultTools => ({ exec: (t) => ctx.executor(t, secrets), drivers: ctx.faultDrivers });

@@ -54,3 +54,6 @@ export function refuse(r: Pick<DayTwoRunner, 'block'>, message: string, type: st
   r.block(message, type);
   throw new Error(message);
 }
+
+/** The step tree's steps from a runbook's definitions and its input. */
+export const stepsOf = <I, Id extends string>(defs: readonly DayTwoStepDef<I, Id>[], input: I) => defs.map((d) => ({ id: d.id, title: typeof d.title === 'function' ? d.title(input) : d.title }));

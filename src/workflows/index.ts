@@ -3,3 +3,4 @@ export { deployCluster } from './deploy-cluster';
 export { runbookBatch } from './batch';
 export { failoverVerification } from './failover-verification';
 export { clusterLock } from './cluster-lock';
+export { backupCluster, defragEtcd, disarmEtcd, replaceEtcdMember, restoreCluster, rotateEtcdCertificates } from './etcd';
