@@ -21,6 +21,10 @@ import type { HostExecutor } from '../remote/executor';
 /** What an operation gets besides its arguments (the runbook's OpContext has at least this). */
 export interface EtcdOpContext extends Omit<StepContext, 'exec'> {
   executor(target: SshTarget, secrets: Secrets): HostExecutor;
+  /** apply, or a plan (read-only probes) or an offline plan (simulate: nothing probed). */
+  mode?: 'apply' | 'plan' | 'simulate';
+  /** A line for the plan about what this operation found or would do. */
+  note?(text: string): void;
 }
 export type EtcdHostOpContext = EtcdOpContext & StepContext;
 
@@ -31,10 +35,13 @@ export interface EtcdHostOp<A extends [HostStep, ...unknown[]], R> {
 export interface EtcdWorkerOp<A extends unknown[], R> {
   on: 'worker';
   run(ctx: EtcdOpContext, ...args: A): Promise<R>;
+  /** In a plan: read-only, or a stand-in and a note (a plan refuses worker operations without one). */
+  plan?(ctx: EtcdOpContext, ...args: A): Promise<R>;
 }
 
 const onHost = <A extends [HostStep, ...unknown[]], R>(run: EtcdHostOp<A, R>['run']): EtcdHostOp<A, R> => ({ on: 'host', run });
-const onWorker = <A extends unknown[], R>(run: EtcdWorkerOp<A, R>['run']): EtcdWorkerOp<A, R> => ({ on: 'worker', run });
+const onWorker = <A extends unknown[], R>(run: EtcdWorkerOp<A, R>['run'], plan?: NoInfer<EtcdWorkerOp<A, R>['plan']>): EtcdWorkerOp<A, R> => ({ on: 'worker', run, ...(plan ? { plan } : {}) });
+const offline = (ctx: EtcdOpContext) => ctx.mode === 'simulate';
 const execFor = (ctx: EtcdOpContext, secrets: Secrets) => (t: SshTarget) => ctx.executor(t, secrets);
 
 export interface SnapshotSource {
@@ -91,10 +98,24 @@ async function routeServed(endpoints: Endpoints, probe: ProbeSettings, host: str
   return r.status === probe.expectStatus && looksLikeUpstream(r.body);
 }
 
+/** What an offline plan assumes: no cluster yet. */
+const noCluster = { exists: false, live: [], change: {}, healthy: 0, healthyIds: [], quorum: false, problems: ['offline plan: not read'] };
+
 export const ETCD_OPERATIONS = {
   /** One read of the quorum (no waiting): refusals and plans decide from it. */
-  readEtcdQuorum: onWorker((ctx, input: QuorumCheckInput): Promise<QuorumReport> => readQuorum(execFor(ctx, input.secrets), input)),
-  chooseSnapshotSource: onWorker((ctx, sources: SnapshotSources, opts: { withoutQuorum: boolean }) => chooseSnapshotSource(execFor(ctx, sources.quorum.secrets), sources, opts)),
+  readEtcdQuorum: onWorker(
+    (ctx, input: QuorumCheckInput): Promise<QuorumReport> => readQuorum(execFor(ctx, input.secrets), input),
+    (ctx, input) => (offline(ctx) ? Promise.resolve({ healthy: true, problems: [], members: [] }) : readQuorum(execFor(ctx, input.secrets), input)),
+  ),
+  chooseSnapshotSource: onWorker(
+    (ctx, sources: SnapshotSources, opts: { withoutQuorum: boolean }) => chooseSnapshotSource(execFor(ctx, sources.quorum.secrets), sources, opts),
+    async (ctx, sources, opts) => {
+      const c = sources.candidates[0]!;
+      const pick = offline(ctx) ? { host: c.host, endpoint: c.endpoint, why: 'a healthy follower (offline plan: the first member)' } : await chooseSnapshotSource(execFor(ctx, sources.quorum.secrets), sources, opts).catch((e: Error) => ({ host: c.host, endpoint: c.endpoint, why: `(now: ${e.message})` }));
+      ctx.note?.(`would take a snapshot from ${pick.host} first and copy it into the backup folder`);
+      return pick;
+    },
+  ),
   takeSnapshot: onHost((ctx, step: SnapshotStep) => takeSnapshot(ctx, step)),
   fetchSnapshot: onHost((ctx, step: SnapshotStep, facts: SnapshotFacts, store: BackupStore, extra: Pick<BackupRecord, 'reason' | 'workflowId'>) => fetchSnapshot(ctx, step, facts, store, extra)),
   /** Restore into a throwaway etcd on the worker, compare with the estate, record the verdict beside the file. */
@@ -109,9 +130,24 @@ export const ETCD_OPERATIONS = {
   restoreEtcdMember: onHost((ctx, step: RestoreMemberStep) => restoreMemberData(ctx, step)),
   startRestoredMember: onHost((ctx, step: RestoreMemberStep) => startRestoredMember(ctx, step)),
 
-  etcdMembershipPlan: onWorker((ctx, input: MembershipInput) => readMembershipPlan(execFor(ctx, input.quorum.secrets), input)),
-  removeEtcdMember: onWorker((ctx, input: MembershipInput, member: NonNullable<MembershipChange['remove']>) => removeMember(execFor(ctx, input.quorum.secrets), input, member)),
-  addEtcdMember: onWorker((ctx, input: MembershipInput, member: NonNullable<MembershipChange['add']>) => addMember(execFor(ctx, input.quorum.secrets), input, member)),
+  etcdMembershipPlan: onWorker(
+    (ctx, input: MembershipInput) => readMembershipPlan(execFor(ctx, input.quorum.secrets), input),
+    (ctx, input) => (offline(ctx) ? Promise.resolve(noCluster) : readMembershipPlan(execFor(ctx, input.quorum.secrets), input)),
+  ),
+  removeEtcdMember: onWorker(
+    (ctx, input: MembershipInput, member: NonNullable<MembershipChange['remove']>) => removeMember(execFor(ctx, input.quorum.secrets), input, member),
+    (ctx, _input, member) => {
+      ctx.note?.(`would run etcdctl member remove ${member.name || member.peerUrl} (${member.peerUrl}): the inventory no longer has it`);
+      return Promise.resolve({ removed: true });
+    },
+  ),
+  addEtcdMember: onWorker(
+    (ctx, input: MembershipInput, member: NonNullable<MembershipChange['add']>) => addMember(execFor(ctx, input.quorum.secrets), input, member),
+    (ctx, _input, member) => {
+      ctx.note?.(`would run etcdctl member add ${member.name} --peer-urls=${member.peerUrl}, then start ${member.host} with state existing`);
+      return Promise.resolve({ added: true });
+    },
+  ),
 
   defragEtcdMember: onWorker((ctx, input: MaintenanceInput, member: Pick<QuorumMember, 'name' | 'endpoint' | 'isLeader'>) => defragMember(execFor(ctx, input.secrets), input, member)),
   moveEtcdLeader: onWorker((ctx, input: MaintenanceInput, to: Pick<QuorumMember, 'id' | 'name'>) => moveLeaderTo(execFor(ctx, input.secrets), input, to)),

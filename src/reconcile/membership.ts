@@ -32,6 +32,8 @@ export function parseMemberList(text: string): LiveMember[] {
 }
 
 export interface MembershipPlan {
+  /** false: no member answered (a first deploy: nothing to compare with, the cluster is bootstrapped). */
+  exists: boolean;
   live: LiveMember[];
   change: MembershipChange;
   /** Added to the list but never started: it must be started (state existing) before anything else. */
@@ -72,6 +74,7 @@ export function planMembershipChange(live: LiveMember[], inventory: MembershipIn
     ...(added[0] ? { add: { host: added[0].host, name: added[0].name, peerUrl: added[0].peerUrl } } : {}),
   };
   return {
+    exists: true,
     live,
     change,
     ...(unstarted[0] ? { pendingStart: { host: unstarted[0].host, name: unstarted[0].name, peerUrl: unstarted[0].peerUrl } } : {}),
@@ -103,8 +106,14 @@ export async function readMembers(execFor: (t: SshTarget) => HostExecutor, input
 }
 
 export async function readMembershipPlan(execFor: (t: SshTarget) => HostExecutor, input: MembershipInput): Promise<MembershipPlan> {
-  const [live, report] = await Promise.all([readMembers(execFor, input), readQuorum(execFor, input.quorum)]);
-  return planMembershipChange(live, input.inventory, report);
+  let live: LiveMember[];
+  try {
+    live = await readMembers(execFor, input);
+  } catch (e) {
+    // No member container answers: no cluster yet (or every member is down, which the quorum check names).
+    return { exists: false, live: [], change: {}, healthy: 0, healthyIds: [], quorum: false, problems: [`no etcd member answered member list: ${(e as Error).message}`] };
+  }
+  return planMembershipChange(live, input.inventory, await readQuorum(execFor, input.quorum));
 }
 
 /** `member remove` of a member the inventory no longer has; nothing when it is gone already. */

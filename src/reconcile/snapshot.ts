@@ -92,6 +92,8 @@ export async function fetchSnapshot(ctx: StepContext, step: SnapshotStep, facts:
   const x = ctx.exec;
   const local = join(store.dir, facts.fileName);
   const t0 = Date.now();
+  // A plan copies nothing off a host and writes nothing on the worker.
+  if (x.planning) return { record: { ...facts, path: local, ...extra }, copied: false, copyMs: 0 };
   await mkdir(store.dir, { recursive: true, mode: 0o700 });
   let copied = false;
   if (existsSync(local)) {

@@ -7,7 +7,7 @@ import type { BackupRecord, RetentionResult } from '../backup/store';
 import type { Verification } from '../backup/verify';
 import { hostByName, type ClusterSpec } from '../inventory/model';
 import type { SnapshotSource } from '../operations/etcd';
-import { backupFileName, backupStore, snapshotSources, snapshotStep, verifyInput, type BackupReason } from '../steps/etcd-inputs';
+import { backupFileName, backupStore, snapshotSources, snapshotStep, verifyInput, type BackupReason, type SnapshotPlan } from '../steps/etcd-inputs';
 import type { DayTwoOps, DayTwoRunner, DayTwoStepDef } from './day2-runner';
 
 export interface BackupInput {
@@ -47,13 +47,13 @@ export interface TakenSnapshot {
 /** Source, snapshot and copy, on whatever runs them (a step of another runbook, or the backup's own steps). */
 export async function snapshotAndCopy(
   ops: Pick<DayTwoOps, 'chooseSnapshotSource' | 'takeSnapshot' | 'fetchSnapshot'>,
-  spec: ClusterSpec,
+  plan: SnapshotPlan,
   at: { stamp: string; workflowId: string; reason: BackupReason; withoutQuorum?: boolean },
 ): Promise<TakenSnapshot> {
-  const source = await ops.chooseSnapshotSource(snapshotSources(spec), { withoutQuorum: at.withoutQuorum ?? false });
-  const step = snapshotStep(spec, hostByName(spec, source.host), backupFileName(spec.cluster.name, at.stamp, at.reason));
+  const source = await ops.chooseSnapshotSource(plan.sources, { withoutQuorum: at.withoutQuorum ?? false });
+  const step = plan.step(source.host, backupFileName(plan.cluster, at.stamp, at.reason));
   const facts = await ops.takeSnapshot(step);
-  const fetched = await ops.fetchSnapshot(step, facts, backupStore(spec), { reason: at.reason, workflowId: at.workflowId });
+  const fetched = await ops.fetchSnapshot(step, facts, plan.store, { reason: at.reason, workflowId: at.workflowId });
   return { source, record: fetched.record, ms: { snapshot: facts.saveMs, copy: fetched.copyMs } };
 }
 

@@ -8,7 +8,7 @@
 import type { ArtifactFacts } from '../artifacts/inspect';
 import { etcdMembers, hostByName, type ClusterSpec } from '../inventory/model';
 import type { ProductFacts } from '../products/types';
-import { membershipInput } from '../steps/etcd-inputs';
+import { membershipInput, snapshotPlan, type MembershipInput } from '../steps/etcd-inputs';
 import { artifactPaths, etcdMemberInput, imageDelivery, quorumCheckInput, tlsFiles, type EtcdMemberStep } from '../steps/inputs';
 import type { MemberResult, QuorumReport } from '../reconcile/etcd';
 import type { MembershipPlan } from '../reconcile/membership';
@@ -58,6 +58,7 @@ export type ReplaceMemberStepId = (typeof REPLACE_MEMBER_STEPS)[number]['id'];
 
 /** Why a plan cannot go ahead, or undefined. */
 export function membershipRefusal(plan: MembershipPlan, hints: { remove?: string; add?: string } = {}): string | undefined {
+  if (!plan.exists) return `refused: ${plan.problems.join('; ')}`;
   if (plan.problems.length) return `refused: ${plan.problems.join('; ')}`;
   const { remove, add } = plan.change;
   if (!remove && !add && !plan.pendingStart) return 'nothing to replace: the live member list matches the inventory';
@@ -69,9 +70,17 @@ export function membershipRefusal(plan: MembershipPlan, hints: { remove?: string
   return undefined;
 }
 
-/** The membership change itself, idempotent step by step (each re-reads the live list). */
-export async function replaceMembership(s: Pick<DayTwoOps, 'etcdMembershipPlan' | 'removeEtcdMember' | 'addEtcdMember' | 'ensureEtcdMember' | 'checkQuorum'>, spec: ClusterSpec, plan: MembershipPlan, artifacts: ArtifactFacts, stamp: string): Promise<MembershipResult> {
-  const mi = membershipInput(spec);
+/**
+ * The membership change itself, idempotent step by step (each re-reads the live list). `memberStep`
+ * gives the etcd member step of a host (the deploy has them already; a replace-member run builds them).
+ */
+export async function replaceMembership(
+  s: Pick<DayTwoOps, 'removeEtcdMember' | 'addEtcdMember' | 'ensureEtcdMember' | 'checkQuorum'>,
+  mi: MembershipInput,
+  memberStepOf: (host: string) => EtcdMemberStep,
+  plan: MembershipPlan,
+  stamp: string,
+): Promise<MembershipResult> {
   const out: MembershipResult = { plan };
   if (plan.change.remove) {
     await s.removeEtcdMember(mi, plan.change.remove);
@@ -82,11 +91,10 @@ export async function replaceMembership(s: Pick<DayTwoOps, 'etcdMembershipPlan' 
     await s.addEtcdMember(mi, plan.change.add);
   }
   if (joining) {
-    const host = hostByName(spec, joining.host);
     out.added = { host: joining.host, name: joining.name };
-    out.joined = await s.ensureEtcdMember(memberStep(spec, host.name, artifacts, true), stamp);
+    out.joined = await s.ensureEtcdMember({ ...memberStepOf(joining.host), joining: true }, stamp);
   }
-  await s.checkQuorum(quorumCheckInput(spec, 120));
+  await s.checkQuorum({ ...mi.quorum, deadlineS: 120 });
   return out;
 }
 
@@ -108,10 +116,10 @@ export async function replaceMember(r: DayTwoRunner<ReplaceMemberStepId>, input:
     },
     (p) => `${p.change.remove ? `${p.change.remove.name} (${p.change.remove.peerUrl}) out` : ''}${p.change.add ? `, ${p.change.add.host} in as ${p.change.add.name}` : ''}; ${p.healthy} of ${p.live.length} healthy`,
   );
-  const before = await r.step('snapshot', (s) => snapshotAndCopy(s, spec, { stamp: r.stamp, workflowId: r.id, reason: 'before-replace' }), snapshotSummary);
+  const before = await r.step('snapshot', (s) => snapshotAndCopy(s, snapshotPlan(spec), { stamp: r.stamp, workflowId: r.id, reason: 'before-replace' }), snapshotSummary);
   const artifacts = await r.inspectArtifacts(artifactPaths(spec));
   // Not cancellable: a member removed and its replacement never added would leave two members.
-  const change = await r.step('membership', (s) => s.critical(() => replaceMembership(s, spec, plan, artifacts, r.stamp)), (m) => `${m.removed?.name ?? '-'} removed, ${m.added?.host ?? '-'} joined`);
+  const change = await r.step('membership', (s) => s.critical(() => replaceMembership(s, membershipInput(spec), (h) => memberStep(spec, h, artifacts), plan, r.stamp)), (m) => `${m.removed?.name ?? '-'} removed, ${m.added?.host ?? '-'} joined`);
   const recreated = await r.step(
     'survivors',
     async (s) => {

@@ -6,7 +6,7 @@
 // everything from the restored etcd, and a route written through both load balancers.
 import { controlPlaneHosts, dataPlaneHosts, etcdMembers, type ClusterSpec } from '../inventory/model';
 import type { ProductFacts } from '../products/types';
-import { restoreMemberStep, restoreToken } from '../steps/etcd-inputs';
+import { restoreMemberStep, restoreToken, snapshotPlan } from '../steps/etcd-inputs';
 import { apiTarget, artifactPaths, componentStep, endpointsOf, imageDelivery, probeSettings, quorumCheckInput, type ComponentStep } from '../steps/inputs';
 import type { MemberResult, QuorumReport } from '../reconcile/etcd';
 import type { RestoredMember } from '../reconcile/restore';
@@ -116,7 +116,7 @@ export async function restore(r: DayTwoRunner<RestoreStepId>, input: RestoreInpu
     'snapshot-before',
     async (s) => {
       try {
-        before = await snapshotAndCopy(s, spec, { stamp: r.stamp, workflowId: r.id, reason: 'before-restore', withoutQuorum: true });
+        before = await snapshotAndCopy(s, snapshotPlan(spec), { stamp: r.stamp, workflowId: r.id, reason: 'before-restore', withoutQuorum: true });
       } catch (e) {
         if (r.isCancellation(e)) throw e;
         beforeError = (e as Error).message;

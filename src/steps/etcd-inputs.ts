@@ -62,6 +62,23 @@ export function snapshotSources(spec: ClusterSpec): SnapshotSources {
   return { quorum: quorumCheckInput(spec, 30), candidates: etcdMembers(spec).map((h) => ({ host: h.name, endpoint: clientEndpoint(spec, h), peerUrl: peerUrl(spec, h) })) };
 }
 
+/** Everything a snapshot of this estate needs, derived once (the deploy reads the inventory once). */
+export interface SnapshotPlan {
+  cluster: string;
+  sources: SnapshotSources;
+  store: BackupStore;
+  step(host: string, fileName: string): SnapshotStep;
+}
+
+export function snapshotPlan(spec: ClusterSpec): SnapshotPlan {
+  return {
+    cluster: spec.cluster.name,
+    sources: snapshotSources(spec),
+    store: backupStore(spec),
+    step: (host, fileName) => snapshotStep(spec, etcdMembers(spec).find((h) => h.name === host) ?? spec.hosts.find((h) => h.name === host)!, fileName),
+  };
+}
+
 export interface BackupStore {
   cluster: string;
   dir: string;
