@@ -63,7 +63,7 @@ authentication:
     - username: admin
       password: $ADMIN_PASSWORD
 EOF
-  on "$ip" "cd /root/$cp_dir && docker-compose up -d api7-dashboard" 2>/dev/null
+  on "$ip" "cd /root/$cp_dir && docker compose up api7-dashboard -d" 2>/dev/null
   until on "$ip" "docker logs \$(docker ps -q --filter label=com.docker.compose.service=api7-dashboard) 2>&1 | grep -q 'The manager-api is running successfully!'"; do sleep 1; done
 done
 
@@ -87,7 +87,7 @@ apisix:
     enable: true
     listen_port: 443
 EOF
-  on "$ip" "cd /root/$dp_dir && docker-compose up -d" 2>/dev/null
+  on "$ip" "cd /root/$dp_dir && docker compose up -d" 2>/dev/null
 done
 
 # --- the load balancers in front ("any load balancer product") -----------------------------------

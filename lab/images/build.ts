@@ -7,7 +7,8 @@
 //   artifacts.json            what was built, from which inputs (the cache)
 //   standin                   the static stand-in binary (also run as `standin echo` upstream)
 //   images/*.tar.gz           gzipped `docker save` archives (all six images)
-//   packages/*.tar.gz         the vendor packages
+//   packages/*.tar.gz         the vendor packages (bridge network, published ports, as shipped)
+//   packages/host-network/    the same with network_mode: host
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { writeDockerArchive } from './archive';
@@ -26,13 +27,13 @@ export interface ImageArtifact {
 export interface LabArtifacts {
   dir: string;
   etcdImage: ImageArtifact; // name 'bitnami/etcd:3.4.13'
+  /** bitnami/etcd:3.5.x from etcd 3.5 built from the Go module proxy (upgrades; not in the default inventory). */
+  etcd35Image: ImageArtifact;
   haproxyImage: ImageArtifact; // name 'api7-ha/haproxy:2.6'
-  packages: {
-    api7ControlPlane: string; // api7-2.13.2304-cp.tar.gz
-    api7DataPlane: string; // api7-2.13.2304-dp.tar.gz
-    apisixControlPlane: string; // apisix-dashboard-3.0.1-cp.tar.gz
-    apisixDataPlane: string; // apisix-3.9.1-dp.tar.gz
-  };
+  /** As the vendor ships them: a compose bridge network with published ports. */
+  packages: Record<PackageKey, string>; // api7-2.13.2304-cp.tar.gz, -dp, apisix-dashboard-3.0.1-cp, apisix-3.9.1-dp
+  /** The same packages with `network_mode: host` (same names and folders, under packages/host-network/). */
+  hostNetworkPackages: Record<PackageKey, string>;
   standinBinary: string;
 }
 
@@ -90,7 +91,7 @@ async function cleanStale(dir: string): Promise<void> {
       return (e as NodeJS.ErrnoException).code === 'EPERM';
     }
   };
-  for (const sub of ['', 'images', 'packages']) {
+  for (const sub of ['', 'images', 'packages', 'packages/host-network']) {
     const d = path.join(dir, sub);
     let names: string[];
     try {
@@ -158,6 +159,17 @@ async function ensureStandin(repo: string, log: Log): Promise<{ binary: string; 
   return { binary, key };
 }
 
+// ---- etcd 3.5 --------------------------------------------------------------------------------
+
+/** The etcd 3.5 binaries, built by scripts/tools/etcd-3.5.sh (a no-op when cached). */
+async function ensureEtcd35(repo: string, log: Log): Promise<{ etcd: string; etcdctl: string }> {
+  const dir = path.join(repo, '.data', 'tools', 'etcd-3.5');
+  const bins = { etcd: path.join(dir, 'etcd'), etcdctl: path.join(dir, 'etcdctl') };
+  if (!existsSync(bins.etcd) || !existsSync(bins.etcdctl)) log('etcd 3.5: building it from the Go module proxy (a few minutes, once)');
+  await run('bash', [path.join(repo, 'scripts', 'tools', 'etcd-3.5.sh')], { env: process.env });
+  return bins;
+}
+
 // ---- images ---------------------------------------------------------------------------------
 
 /**
@@ -203,9 +215,9 @@ async function buildImage(dir: string, plan: ImagePlan, log: Log): Promise<{ id:
 
 // ---- packages -------------------------------------------------------------------------------
 
-async function buildPackage(dir: string, plan: PackagePlan, imageTarball: string, log: Log): Promise<number> {
-  const out = path.join(dir, 'packages', `${plan.top}.tar.gz`);
-  const work = path.join(dir, `.work-${process.pid}-${sha256(plan.top).slice(0, 8)}`);
+async function buildPackage(dir: string, sub: string, plan: PackagePlan, imageTarball: string, log: Log): Promise<number> {
+  const out = path.join(dir, sub, `${plan.top}.tar.gz`);
+  const work = path.join(dir, `.work-${process.pid}-${sha256(`${sub}/${plan.top}`).slice(0, 8)}`);
   await fs.rm(work, { recursive: true, force: true });
   try {
     const top = path.join(work, plan.top);
@@ -225,7 +237,7 @@ async function buildPackage(dir: string, plan: PackagePlan, imageTarball: string
     await fs.rm(work, { recursive: true, force: true });
   }
   const bytes = (await fs.stat(out)).size;
-  log(`package ${plan.top}.tar.gz: built (${mb(bytes)})`);
+  log(`package ${sub}/${plan.top}.tar.gz: built (${mb(bytes)})`);
   return bytes;
 }
 
@@ -243,7 +255,7 @@ export async function buildArtifacts(dir: string, log: Log = () => undefined): P
   dir = path.resolve(dir);
   const started = Date.now();
   await fs.mkdir(path.join(dir, 'images'), { recursive: true });
-  await fs.mkdir(path.join(dir, 'packages'), { recursive: true });
+  await fs.mkdir(path.join(dir, 'packages', 'host-network'), { recursive: true });
   await cleanStale(dir);
   const repo = repoRoot();
   const builder = await hashTree(path.join(repo, 'lab', 'images'), new Set());
@@ -251,7 +263,19 @@ export async function buildArtifacts(dir: string, log: Log = () => undefined): P
   const records: Record<string, CacheRecord> = {};
   let built = 0;
 
-  const image = async (slot: string, planP: Promise<ImagePlan>): Promise<CacheRecord> => {
+  // One build per image, however many packages carry it.
+  const imageBuilds = new Map<string, Promise<CacheRecord>>();
+  const image = (slot: string, planP: Promise<ImagePlan>): Promise<CacheRecord> => {
+    const known = imageBuilds.get(slot);
+    if (known) {
+      planP.catch(() => undefined); // the first call's plan is the one built
+      return known;
+    }
+    const p = buildImageOnce(slot, planP);
+    imageBuilds.set(slot, p);
+    return p;
+  };
+  const buildImageOnce = async (slot: string, planP: Promise<ImagePlan>): Promise<CacheRecord> => {
     const plan = await planP;
     const key = await imageKey(builder, plan);
     const prev = await valid(dir, old.records[slot], key);
@@ -274,37 +298,45 @@ export async function buildArtifacts(dir: string, log: Log = () => undefined): P
     return (records.standin = { key, file: 'standin', bytes: (await fs.stat(binary)).size });
   })();
 
-  const [etcd, haproxy, standin] = await Promise.all([image('etcdImage', etcdImage()), image('haproxyImage', haproxyImage()), standinP]);
+  const [etcd, etcd35, haproxy, standin] = await Promise.all([
+    image('etcdImage', etcdImage()),
+    image('etcd35Image', ensureEtcd35(repo, log).then((b) => etcdImage(b))),
+    image('haproxyImage', haproxyImage()),
+    standinP,
+  ]);
   const standinPath = path.join(dir, standin.file);
 
-  const vendor = await Promise.all(
-    packagePlans().map(async (p) => {
-      const img = await image(`${p.key}.image`, p.role === 'dashboard' ? dashboardImage(p.flavor, standinPath) : gatewayImage(p.flavor, standinPath));
-      const key = sha256(JSON.stringify({ FORMAT, builder, plan: p, image: img.id }));
-      const prev = await valid(dir, old.records[p.key], key);
-      if (prev) {
-        records[p.key] = prev;
-      } else {
-        const bytes = await buildPackage(dir, p, path.join(dir, img.file), log);
-        built++;
-        records[p.key] = { key, file: `packages/${p.top}.tar.gz`, bytes };
-      }
-      return [p.key, path.join(dir, `packages/${p.top}.tar.gz`)] as const;
-    }),
-  );
-  const pkg = Object.fromEntries(vendor) as Record<PackageKey, string>;
+  const vendorPackages = (network: 'bridge' | 'host') =>
+    Promise.all(
+      packagePlans(network).map(async (p) => {
+        const img = await image(`${p.key}.image`, p.role === 'dashboard' ? dashboardImage(p.flavor, standinPath) : gatewayImage(p.flavor, standinPath));
+        const slot = network === 'bridge' ? p.key : `${p.key}.host-network`;
+        const sub = network === 'bridge' ? 'packages' : 'packages/host-network';
+        const key = sha256(JSON.stringify({ FORMAT, builder, plan: p, image: img.id }));
+        const prev = await valid(dir, old.records[slot], key);
+        if (prev) {
+          records[slot] = prev;
+        } else {
+          const bytes = await buildPackage(dir, sub, p, path.join(dir, img.file), log);
+          built++;
+          records[slot] = { key, file: `${sub}/${p.top}.tar.gz`, bytes };
+        }
+        return [p.key, path.join(dir, `${sub}/${p.top}.tar.gz`)] as const;
+      }),
+    ).then((kv) => Object.fromEntries(kv) as Record<PackageKey, string>);
+  // One variant after the other: both hard-link the same image tarballs, and a new link to a file
+  // that tar is reading changes its ctime ("file changed as we read it").
+  const pkg = await vendorPackages('bridge');
+  const hostPkg = await vendorPackages('host');
 
   const artifact = (r: CacheRecord): ImageArtifact => ({ tarball: path.join(dir, r.file), name: r.name ?? '', id: r.id ?? '', bytes: r.bytes });
   const artifacts: LabArtifacts = {
     dir,
     etcdImage: artifact(etcd),
+    etcd35Image: artifact(etcd35),
     haproxyImage: artifact(haproxy),
-    packages: {
-      api7ControlPlane: pkg.api7ControlPlane,
-      api7DataPlane: pkg.api7DataPlane,
-      apisixControlPlane: pkg.apisixControlPlane,
-      apisixDataPlane: pkg.apisixDataPlane,
-    },
+    packages: pkg,
+    hostNetworkPackages: hostPkg,
     standinBinary: standinPath,
   };
   if (built > 0 || JSON.stringify(old.artifacts) !== JSON.stringify(artifacts)) {

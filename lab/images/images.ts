@@ -43,9 +43,15 @@ async function busybox(): Promise<Entry[]> {
 }
 
 /** First line of `etcd --version`'s "etcd Version: 3.4.23". */
-async function etcdVersion(): Promise<string> {
-  const out = await run(HOST.etcd, ['--version']);
+async function etcdVersion(binary: string = HOST.etcd): Promise<string> {
+  const out = await run(binary, ['--version']);
   return /etcd Version:\s*(\S+)/.exec(out)?.[1] ?? 'unknown';
+}
+
+/** etcd 3.5 (static binaries built from the Go module proxy: scripts/tools/etcd-3.5.sh). */
+export interface Etcd35Binaries {
+  etcd: string;
+  etcdctl: string;
 }
 
 /**
@@ -53,12 +59,15 @@ async function etcdVersion(): Promise<string> {
  * and CMD as the 3.4.13 image (`/entrypoint.sh etcd`, what the runbook's `docker ps` shows),
  * ETCD_* variables read by Debian's etcd 3.4.23, `bash -c` for `docker exec`.
  */
-export async function etcdImage(): Promise<ImagePlan> {
-  const libs = await librariesOf([HOST.etcd, HOST.etcdctl]);
-  const version = await etcdVersion();
+export async function etcdImage(v35?: Etcd35Binaries): Promise<ImagePlan> {
+  // 3.4: Debian's dynamically linked etcd with its libraries; 3.5: the static builds, as they are.
+  const bin = v35 ?? { etcd: HOST.etcd, etcdctl: HOST.etcdctl };
+  const libs = v35 ? [] : await librariesOf([HOST.etcd, HOST.etcdctl]);
+  const version = await etcdVersion(bin.etcd);
+  const tag = v35 ? version : '3.4.13';
   return {
-    name: 'bitnami/etcd:3.4.13',
-    file: 'bitnami-etcd-3.4.13.tar.gz',
+    name: `bitnami/etcd:${tag}`,
+    file: `bitnami-etcd-${tag}.tar.gz`,
     entries: [
       ...baseEntries(),
       ...(await busybox()),
@@ -67,8 +76,8 @@ export async function etcdImage(): Promise<ImagePlan> {
         { name: 'root', uid: 0, home: '/root' },
         { name: 'etcd', uid: 1001, home: '/opt/bitnami/etcd' },
       ]),
-      copy('/usr/bin/etcd', HOST.etcd),
-      copy('/usr/bin/etcdctl', HOST.etcdctl),
+      copy('/usr/bin/etcd', bin.etcd),
+      copy('/usr/bin/etcdctl', bin.etcdctl),
       symlink('/opt/bitnami/etcd/bin/etcd', '/usr/bin/etcd'),
       symlink('/opt/bitnami/etcd/bin/etcdctl', '/usr/bin/etcdctl'),
       text('/opt/bitnami/scripts/liblog.sh', LIBLOG_SH),
@@ -80,14 +89,14 @@ export async function etcdImage(): Promise<ImagePlan> {
       dir('/opt/bitnami/etcd/conf'),
     ],
     config: {
-      env: ['PATH=/opt/bitnami/etcd/bin:/usr/bin:/bin', 'ETCDCTL_API=3', 'BITNAMI_APP_NAME=etcd', 'APP_VERSION=3.4.13'],
+      env: ['PATH=/opt/bitnami/etcd/bin:/usr/bin:/bin', 'ETCDCTL_API=3', 'BITNAMI_APP_NAME=etcd', `APP_VERSION=${tag}`],
       entrypoint: ['/entrypoint.sh'],
       cmd: ['etcd'],
       workingDir: '/opt/bitnami/etcd',
       exposedPorts: ['2379/tcp', '2380/tcp'],
       labels: {
         [LAB_LABEL]: 'etcd',
-        [LABEL_DESC]: `bitnami/etcd:3.4.13 stand-in: Debian etcd ${version} + busybox, bitnami-style entrypoint`,
+        [LABEL_DESC]: `bitnami/etcd:${tag} stand-in: ${v35 ? 'etcd built from go.etcd.io' : 'Debian etcd'} ${version} + busybox, bitnami-style entrypoint`,
         'org.opencontainers.image.version': version,
       },
     },

@@ -2,7 +2,7 @@
 // api7-2.13.2304-cp/{docker-compose.yaml, dashboard_conf/conf.yaml, images/...}, then
 // `docker load < images/api7-dashboard-2.13.2304.tar.gz` and `docker compose up -d`.
 import { DASHBOARD_HOME, type Flavor, GATEWAY_HOME, VENDOR_IMAGES } from './images';
-import { API7_DASHBOARD_CONF, API7_GATEWAY_CONFIG, APISIX_DASHBOARD_CONF, APISIX_GATEWAY_CONFIG, composeFile } from './templates';
+import { API7_DASHBOARD_CONF, API7_GATEWAY_CONFIG, APISIX_DASHBOARD_CONF, APISIX_GATEWAY_CONFIG, composeFile, type PackageNetwork } from './templates';
 
 export type PackageKey = 'api7ControlPlane' | 'api7DataPlane' | 'apisixControlPlane' | 'apisixDataPlane';
 
@@ -22,7 +22,7 @@ export interface PackagePlan {
   imagePath: string;
 }
 
-export function packagePlans(): PackagePlan[] {
+export function packagePlans(network: PackageNetwork = 'bridge'): PackagePlan[] {
   const a = VENDOR_IMAGES.api7;
   const x = VENDOR_IMAGES.apisix;
   return [
@@ -40,7 +40,8 @@ export function packagePlans(): PackagePlan[] {
           service: 'api7-dashboard',
           image: a.dashboard.name,
           volumes: [`./dashboard_conf:${DASHBOARD_HOME}/conf`, `./dashboard_logs:${DASHBOARD_HOME}/logs`],
-        }),
+          ports: [9000],
+        }, network),
         'dashboard_conf/conf.yaml': API7_DASHBOARD_CONF,
       },
     },
@@ -58,7 +59,8 @@ export function packagePlans(): PackagePlan[] {
           service: 'api7-gateway',
           image: a.gateway.name,
           volumes: [`./gateway_conf:${GATEWAY_HOME}/conf`, `./gateway_logs:${GATEWAY_HOME}/logs`],
-        }),
+          ports: [80, 443, 9091],
+        }, network),
         'gateway_conf/config.yaml': API7_GATEWAY_CONFIG,
       },
     },
@@ -78,7 +80,8 @@ export function packagePlans(): PackagePlan[] {
           // A directory mount, not the example's single-file mount: a file replaced by rename
           // (how configs are rewritten safely) would stay invisible behind a file bind mount.
           volumes: [`./dashboard_conf:${DASHBOARD_HOME}/conf`, `./dashboard_logs:${DASHBOARD_HOME}/logs`],
-        }),
+          ports: [9000],
+        }, network),
         'dashboard_conf/conf.yaml': APISIX_DASHBOARD_CONF,
       },
     },
@@ -96,7 +99,8 @@ export function packagePlans(): PackagePlan[] {
           service: 'apisix',
           image: x.gateway.name,
           volumes: [`./apisix_conf:${GATEWAY_HOME}/conf`, `./apisix_logs:${GATEWAY_HOME}/logs`],
-        }),
+          ports: [9080, 9443, 9091, 7085],
+        }, network),
         'apisix_conf/config.yaml': APISIX_GATEWAY_CONFIG,
       },
     },

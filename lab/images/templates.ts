@@ -2,11 +2,10 @@
 // docker-compose.yaml files and the configuration templates an operator edits before
 // `docker compose up`. The api7-ha tool overwrites the configs (keeping a backup).
 
-/** The network_mode note every compose file carries. */
-const HOST_NETWORK_NOTE = `# network_mode: host - the container binds the host's ports directly and reaches etcd at the
-# addresses in the config. The api7-ha lab's Docker engines run with --bridge=none and
-# --iptables=false (one engine per network-namespace "host"), where bridge networks and
-# published ports do not exist; host networking is also how the runbook runs etcd.`;
+/** The note a host-network variant carries (an operator's edit of the vendor's file). */
+const HOST_NETWORK_NOTE = `# Host-network variant (an operator's edit): network_mode: host instead of the vendor's
+# project network and published ports; the container binds the host's ports directly, as
+# the runbook runs etcd.`;
 
 /** API7 2.13 dashboard_conf/conf.yaml: the runbook's template, nested as YAML needs. */
 export const API7_DASHBOARD_CONF = `# API7-Dashboard 2.13.2304 configuration (template shipped in api7-2.13.2304-cp.tar.gz).
@@ -126,17 +125,25 @@ export interface ComposeService {
   service: string;
   image: string;
   volumes: string[];
+  /** Container ports published on the host under the same numbers (the vendor's `ports:`). */
+  ports: number[];
   title: string;
 }
+
+export type PackageNetwork = 'bridge' | 'host';
 
 /**
  * A docker-compose.yaml that docker-compose v1 (1.29, needs the version key) and compose v2
  * both accept. No container_name: as in the vendor's file, compose names the container
  * <project>_<service>_1 (v1) or <project>-<service>-1 (v2), the project being the directory
- * name (dots dropped).
+ * name (dots dropped). As shipped, the service runs on the project's bridge network `api7`
+ * (`docker compose down` removes `<project>_api7`) with its ports published (docker ps shows
+ * `0.0.0.0:9000->9000/tcp`); the host-network variant is what an operator may change it to.
  */
-export function composeFile(s: ComposeService): string {
-  return `# ${s.title}
+export function composeFile(s: ComposeService, network: PackageNetwork = 'bridge'): string {
+  const volumes = s.volumes.map((v) => `      - ${v}`).join('\n');
+  if (network === 'host') {
+    return `# ${s.title}
 ${HOST_NETWORK_NOTE}
 version: "3"
 
@@ -146,6 +153,25 @@ services:
     restart: always
     network_mode: host
     volumes:
-${s.volumes.map((v) => `      - ${v}`).join('\n')}
+${volumes}
+`;
+  }
+  return `# ${s.title}
+version: "3"
+
+services:
+  ${s.service}:
+    image: ${s.image}
+    restart: always
+    volumes:
+${volumes}
+    ports:
+${s.ports.map((p) => `      - "${p}:${p}/tcp"`).join('\n')}
+    networks:
+      api7:
+
+networks:
+  api7:
+    driver: bridge
 `;
 }

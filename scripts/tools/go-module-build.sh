@@ -12,6 +12,8 @@
 set -euo pipefail
 if [ $# -lt 4 ]; then echo "usage: $0 MODULE VERSION PACKAGE OUTPUT [GOTOOLCHAIN] [-- FLAGS...]" >&2; exit 2; fi
 module=$1 version=$2 pkg=$3 out=$4
+# Absolute: the build runs inside the module copy, where a relative OUTPUT would land.
+case $out in /*) ;; *) out="$(pwd)/$out" ;; esac
 shift 4
 toolchain=""
 if [ $# -gt 0 ] && [ "$1" != "--" ]; then toolchain=$1; shift; fi

@@ -10,6 +10,8 @@ import { readQuorum, waitForQuorum, type QuorumReport } from '../reconcile/etcd'
 import { DashboardClient, http, looksLikeUpstream } from '../reconcile/http';
 import { probeRoute } from '../reconcile/verify';
 import type { HostExecutor } from '../remote/executor';
+import type { HttpRoute } from '../remote/routes';
+import { addHttpRoutes } from '../remote/ssh';
 import type { FaultDrivers } from './drivers';
 import type { FaultKind } from './scenarios';
 
@@ -97,6 +99,8 @@ export async function rollbackFault(tools: FaultTools, ctx: Omit<StepContext, 'e
 // ---- steady state -----------------------------------------------------------------------------
 
 export interface SteadyStateInput {
+  /** Hosts behind a jump host (HTTP to them goes through it). */
+  routes?: HttpRoute[];
   quorum: QuorumCheckInput;
   gateways: { host: string; url: string }[];
   dashboards: { host: string; url: string }[];
@@ -115,6 +119,7 @@ export interface SteadyState {
 
 /** The estate as an operator expects it before (and after) a fault: every piece healthy. */
 export async function steadyState(exec: (t: SshTarget) => HostExecutor, input: SteadyStateInput): Promise<SteadyState> {
+  addHttpRoutes(input.routes);
   const problems: string[] = [];
   const q = await readQuorum(exec, input.quorum).catch((e: Error) => ({ healthy: false, problems: [e.message], members: [] }) as QuorumReport);
   if (!q.healthy) problems.push(`etcd: ${q.problems.join('; ')}`);
@@ -153,6 +158,7 @@ export async function steadyState(exec: (t: SshTarget) => HostExecutor, input: S
 // ---- recovery ----------------------------------------------------------------------------------
 
 export interface RecoveryInput {
+  routes?: HttpRoute[];
   /** Everything the victim host runs that must be healthy again. */
   components: ComponentStep[];
   etcd?: QuorumCheckInput;
@@ -174,6 +180,7 @@ export async function inRotation(statsUrl: string, host: string): Promise<boolea
 }
 
 export async function waitRecovered(exec: (t: SshTarget) => HostExecutor, ctx: Omit<StepContext, 'exec'>, input: RecoveryInput): Promise<Timed> {
+  addHttpRoutes(input.routes);
   const startedAt = Date.now();
   const done: string[] = [];
   if (input.etcd) {
@@ -210,10 +217,12 @@ export interface RouteDuringFault {
   probe: ProbeSettings;
   nonce: string;
   deadlineS: number;
+  routes?: HttpRoute[];
 }
 
 /** Write a route through the control plane LB; every reachable gateway must serve it. */
 export async function writeRouteReachesGateways(ctx: Omit<StepContext, 'exec'>, input: RouteDuringFault): Promise<ActionResult> {
+  addHttpRoutes(input.routes);
   const startedAt = Date.now();
   const client = new DashboardClient(input.api, { timeoutMs: 3000 });
   const id = `api7-ha-drill-${input.nonce}`;

@@ -5,6 +5,7 @@ import type { ProbePlan, VictimCheck } from './probes';
 import { controlPlaneHosts, dataPlaneHosts, etcdMembers, loadBalancerHosts, type ClusterSpec, type HostSpec } from '../inventory/model';
 import { apiTarget, componentStep, endpointsOf, probeSettings, quorumCheckInput, type ComponentStep, type PackageInfo } from '../steps/inputs';
 import type { ProductFacts } from '../products/types';
+import { httpRoutes, type HttpRoute } from '../remote/routes';
 import type { Victim } from './journal';
 import { isHostFault, pickVictim, type Scenario } from './scenarios';
 
@@ -22,9 +23,16 @@ export function componentOf(d: DrillContext, h: HostSpec, c: 'control_plane' | '
   return componentStep(d.spec, h, c, c === 'control_plane' ? d.packages.controlPlane : d.packages.dataPlane, 'auto', d.stamp);
 }
 
+/** Hosts behind a jump host, for activities that speak HTTP to hosts (absent when there are none). */
+export function routesOf(spec: ClusterSpec): { routes?: HttpRoute[] } {
+  const routes = httpRoutes(spec.hosts);
+  return routes.length ? { routes } : {};
+}
+
 export function steadyStateInput(d: DrillContext): SteadyStateInput {
   const p = probeSettings(d.spec);
   return {
+    ...routesOf(d.spec),
     quorum: quorumCheckInput(d.spec, 30),
     gateways: dataPlaneHosts(d.spec).map((h) => ({ host: h.name, url: gatewayUrl(d, h) })),
     dashboards: controlPlaneHosts(d.spec).map((h) => ({ host: h.name, url: dashboardUrl(d, h) })),
@@ -118,6 +126,7 @@ export function recoveryInput(d: DrillContext, s: Scenario, h: HostSpec, extra: 
   if (h.roles.includes('data_plane') && (whole || s.victim === 'data_plane')) comps.push(componentOf(d, h, 'data_plane'));
   const statsHost = loadBalancerHosts(d.spec)[0];
   return {
+    ...routesOf(d.spec),
     components: [...comps, ...extra],
     ...(h.roles.includes('etcd') && (whole || s.fault === 'etcd-stop') ? { etcd: quorumCheckInput(d.spec, d.spec.drills.thresholds.recoveryDeadlineS) } : {}),
     ...(d.spec.loadBalancer.mode === 'managed' && statsHost ? { lbStatsUrl: `http://${statsHost.address}:${d.spec.loadBalancer.statsPort}/stats;csv` } : {}),
@@ -143,6 +152,7 @@ export function probePlan(d: DrillContext, s: Scenario, h: HostSpec, maxDuration
   const e = endpointsOf(d.spec);
   const p = probeSettings(d.spec);
   return {
+    ...routesOf(d.spec),
     ratePerS: d.spec.drills.probeRatePerS,
     maxDurationS,
     ...(s.probes.includes('dp') ? { dp: { url: e.dataPlane, host: p.host, path: p.path, expectStatus: p.expectStatus } } : {}),

@@ -7,6 +7,8 @@ import type { ApiTarget } from '../steps/inputs';
 import { sleep } from '../reconcile/context';
 import { DashboardClient, http, looksLikeUpstream, type HttpResult } from '../reconcile/http';
 import { probeRoute } from '../reconcile/verify';
+import type { HttpRoute } from '../remote/routes';
+import { addHttpRoutes } from '../remote/ssh';
 import type { ProbeSettings } from '../steps/inputs';
 import type { ProbeName, ProbeSeries, Sample } from './journal';
 
@@ -16,6 +18,8 @@ export type VictimCheck =
   | { kind: 'etcd-health'; url: string; tls?: { caFile: string; certFile: string; keyFile: string } };
 
 export interface ProbePlan {
+  /** Hosts behind a jump host (the victim's probes go through it). */
+  routes?: HttpRoute[];
   ratePerS: number;
   maxDurationS: number;
   dp?: { url: string; host: string; path: string; expectStatus: number };
@@ -94,6 +98,7 @@ export interface ProbeHooks {
 }
 
 export async function runProbes(plan: ProbePlan, hooks: ProbeHooks): Promise<ProbeSeries[]> {
+  addHttpRoutes(plan.routes);
   const agent = new Agent({ keepAlive: true, maxSockets: 64 });
   try {
     const rs = await runners(plan, agent);

@@ -67,6 +67,7 @@ export async function planDeployment(spec: ClusterSpec, product: ProductFacts, o
     const said = s.skipped !== undefined ? [`skipped: ${s.skipped}`] : deployment.steps[i]!.plan;
     return { name: s.id, title: s.title, hosts: [...s.hosts.values()], notes: [...said, ...s.notes] };
   });
+  const order = (host: string) => spec.hosts.findIndex((h) => h.name === host);
   const changes = steps.reduce((n, s) => n + s.hosts.reduce((m, h) => m + h.actions.length, 0), 0);
   return {
     cluster: spec.cluster.name,
@@ -76,7 +77,8 @@ export async function planDeployment(spec: ClusterSpec, product: ProductFacts, o
     blockers: run.blockers,
     changes,
     unreachable: [...run.unreachable],
-    newHostKeys: opts.pool?.newHostKeys ?? [],
+    // In inventory order, whichever host answered first (the connections open at once).
+    newHostKeys: [...(opts.pool?.newHostKeys ?? [])].sort((a, b) => order(a.host) - order(b.host)),
   };
 }
 

@@ -5,6 +5,7 @@ import { request as httpsRequest } from 'node:https';
 import { productProfile, type HttpRequestSpec } from '../products';
 import type { ApiTarget } from '../steps/inputs';
 import { resolveSecret } from '../remote/secrets';
+import { tunnelAgentFor } from '../remote/ssh';
 import { PermanentError } from './context';
 
 export interface HttpResult {
@@ -37,6 +38,9 @@ export function http(url: string, opts: HttpOptions = {}): Promise<HttpResult> {
   return new Promise((resolve) => {
     const u = new URL(url);
     const secure = u.protocol === 'https:';
+    // A host behind a jump host: the connection is a channel through it (the worker has no route).
+    const tunnel = tunnelAgentFor(u.hostname, secure);
+    const timeoutMs = opts.timeoutMs ?? 5000;
     const req = (secure ? httpsRequest : request)(
       {
         protocol: u.protocol,
@@ -46,8 +50,8 @@ export function http(url: string, opts: HttpOptions = {}): Promise<HttpResult> {
         path: `${u.pathname}${u.search}`,
         method: opts.method ?? 'GET',
         headers: { ...(opts.body !== undefined ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(opts.body) } : {}), ...opts.headers },
-        agent: opts.agent ?? false,
-        timeout: opts.timeoutMs ?? 5000,
+        agent: tunnel ?? opts.agent ?? false,
+        timeout: timeoutMs,
         ...(opts.signal ? { signal: opts.signal } : {}),
       },
       (res) => {
@@ -57,7 +61,12 @@ export function http(url: string, opts: HttpOptions = {}): Promise<HttpResult> {
         res.on('error', (e) => resolve({ status: 0, body: '', ms: performance.now() - started, error: e.message }));
       },
     );
-    req.on('timeout', () => req.destroy(new Error(`timeout after ${opts.timeoutMs ?? 5000} ms`)));
+    req.on('timeout', () => req.destroy(new Error(`timeout after ${timeoutMs} ms`)));
+    // A tunnelled socket has no idle timer, and its channel may wait on a host that is gone: a deadline.
+    if (tunnel) {
+      const deadline = setTimeout(() => req.destroy(new Error(`timeout after ${timeoutMs} ms`)), timeoutMs);
+      req.on('close', () => clearTimeout(deadline));
+    }
     req.on('error', (e: NodeJS.ErrnoException) => resolve({ status: 0, body: '', ms: performance.now() - started, error: e.code ?? e.message }));
     if (opts.body !== undefined) req.write(opts.body);
     req.end();

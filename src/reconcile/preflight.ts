@@ -1,11 +1,17 @@
 // Preflight on one host: the runbook's prerequisites (kernel, Docker 20.10.7+, compose, 2C4G, ports,
 // SELinux, firewalld) and facts later steps need (compose variant, clock). Problems are collected,
 // not thrown, so the workflow can report every problem on every host at once.
+//
+// Two gates first (SSH works, sudo works: without them nothing else can be read), then the table of
+// checks: every check's read-only probe runs at once (the connection bounds how many channels run
+// together, so the slowest probe sets the pace, not the sum of them all), then each check judges
+// what its probe saw, in table order. The clock is read last, alone, so no other probe skews it.
 import * as docker from '../commands/docker';
 import * as fw from '../commands/firewall';
 import * as pre from '../commands/preflight';
 import type { ComposeVariant } from '../commands/compose';
 import type { PreflightInput } from '../steps/inputs';
+import type { ExecResult } from '../remote/ssh';
 import { ConnectError } from '../remote/ssh';
 import { sleep, type StepContext } from './context';
 
@@ -72,79 +78,53 @@ function osRelease(text: string): { id: string; version: string; pretty: string 
 const MIN_DOCKER = '20.10.7';
 const MIN_EL7_KERNEL = '3.10.0-927';
 
-export async function preflightHost(ctx: StepContext, input: PreflightInput): Promise<PreflightReport> {
-  const host = input.target.host;
-  const problems: Problem[] = [];
-  const facts: HostFacts = {};
-  const add = (severity: Severity, check: string, message: string, fix?: string) => problems.push({ host, severity, check, message, ...(fix ? { fix } : {}) });
-  const x = ctx.exec;
+/** What a check gets: the host, its input, the facts so far and where problems go. */
+export interface CheckEnv {
+  ctx: StepContext;
+  input: PreflightInput;
+  facts: HostFacts;
+  add: (severity: Severity, check: string, message: string, fix?: string) => void;
+}
 
-  // SSH: a few tries for transient failures; a refused key or host key is reported at once.
-  let lastError: Error | undefined;
-  for (let attempt = 0; attempt < 3; attempt++) {
-    try {
-      await x.run(pre.whoami());
-      lastError = undefined;
-      break;
-    } catch (e) {
-      lastError = e as Error;
-      if (e instanceof ConnectError && e.permanent) break;
-      await sleep(1000 * (attempt + 1), ctx.signal);
+/**
+ * One row of the table: a read-only probe (run together with every other row's) and a judgement of
+ * what it saw. A probe that fails throws out of the preflight (the activity retries it), unless the
+ * row says what a failure means for the host (`onError`).
+ */
+export interface PreflightCheck<T = unknown> {
+  name: string;
+  probe: (env: CheckEnv) => Promise<T>;
+  judge: (seen: T, env: CheckEnv) => void | Promise<void>;
+  onError?: (e: Error, env: CheckEnv) => void;
+}
+
+const check = <T>(c: PreflightCheck<T>): PreflightCheck => c as unknown as PreflightCheck;
+
+const system = check({
+  name: 'system',
+  probe: ({ ctx: { exec: x } }) => Promise.all([x.output(pre.kernel()), x.output(pre.osRelease()), x.output(pre.cpus()), x.output(pre.memInfo())]),
+  judge: ([kernel, os, cpus, mem], { facts, add }) => {
+    facts.kernel = kernel;
+    const rel = osRelease(os ?? '');
+    facts.os = rel.pretty || rel.id || 'unknown';
+    if (['centos', 'rhel', 'ol', 'rocky', 'almalinux'].includes(rel.id) && rel.version.startsWith('7')) {
+      if (kernel && compareVersions(kernel, MIN_EL7_KERNEL) < 0)
+        add('block', 'kernel', `kernel ${kernel} is older than ${MIN_EL7_KERNEL} (CentOS 7.6): Docker 20.10 is known to fail on it`, 'yum update -y kernel && reboot');
+    } else {
+      add('info', 'kernel', `${facts.os}, kernel ${kernel ?? 'unknown'} (the runbook's kernel floor applies to CentOS/RHEL 7 only)`);
     }
-  }
-  if (lastError) {
-    add('block', 'ssh', lastError.message, 'check the address, ssh.port, ssh.user, the key and known_hosts');
-    return { host, reachable: false, facts, problems };
-  }
-  if (input.target.sudo) {
-    try {
-      await x.run(pre.sudoWorks());
-    } catch (e) {
-      add('block', 'sudo', `sudo does not work for ${input.target.user}: ${(e as Error).message}`, 'allow the user to run sudo (NOPASSWD, or set ssh.sudo_password)');
-      return { host, reachable: true, facts, problems };
-    }
-  }
-  ctx.heartbeat({ host, check: 'system' });
+    facts.cpus = cpus ? parseInt(cpus, 10) : undefined;
+    const memKb = /MemTotal:\s+(\d+)/.exec(mem ?? '')?.[1];
+    facts.memoryMiB = memKb ? Math.round(parseInt(memKb, 10) / 1024) : undefined;
+    if ((facts.cpus ?? 0) < 2 || (facts.memoryMiB ?? 0) < 3500)
+      add('warn', 'size', `${facts.cpus ?? '?'} CPU, ${facts.memoryMiB ?? '?'} MiB: below the runbook's 2C4G per node`, 'use nodes with at least 2 CPUs and 4 GB of memory in production');
+  },
+});
 
-  // Every probe at once (the connection bounds how many channels run together); the slowest one,
-  // usually docker-compose v1 starting Python, sets the pace instead of the sum of them all.
-  const settle = <T>(p: Promise<T>): Promise<T | Error> => p.catch((e: unknown) => (e instanceof Error ? e : new Error(String(e))));
-  const probes = {
-    system: settle(Promise.all([x.output(pre.kernel()), x.output(pre.osRelease()), x.output(pre.cpus()), x.output(pre.memInfo())])),
-    docker: settle(x.run(docker.version())),
-    compose: settle(Promise.all([x.run(pre.composePlugin()), x.run(pre.composeStandalone())])),
-    sockets: settle(x.run(pre.listeningSockets())),
-    disks: settle(Promise.all(input.paths.map((p) => x.output(pre.freeDisk(p)).catch(() => undefined)))),
-    selinux: settle(x.run(fw.selinuxState())),
-    firewalld: settle(x.run(fw.firewalldState())),
-  };
-  const must = async <T>(p: Promise<T | Error>): Promise<T> => {
-    const v = await p;
-    if (v instanceof Error) throw v;
-    return v;
-  };
-
-  const [kernel, os, cpus, mem] = await must(probes.system);
-  facts.kernel = kernel;
-  const rel = osRelease(os ?? '');
-  facts.os = rel.pretty || rel.id || 'unknown';
-  if (['centos', 'rhel', 'ol', 'rocky', 'almalinux'].includes(rel.id) && rel.version.startsWith('7')) {
-    if (kernel && compareVersions(kernel, MIN_EL7_KERNEL) < 0)
-      add('block', 'kernel', `kernel ${kernel} is older than ${MIN_EL7_KERNEL} (CentOS 7.6): Docker 20.10 is known to fail on it`, 'yum update -y kernel && reboot');
-  } else {
-    add('info', 'kernel', `${facts.os}, kernel ${kernel ?? 'unknown'} (the runbook's kernel floor applies to CentOS/RHEL 7 only)`);
-  }
-  facts.cpus = cpus ? parseInt(cpus, 10) : undefined;
-  const memKb = /MemTotal:\s+(\d+)/.exec(mem ?? '')?.[1];
-  facts.memoryMiB = memKb ? Math.round(parseInt(memKb, 10) / 1024) : undefined;
-  if ((facts.cpus ?? 0) < 2 || (facts.memoryMiB ?? 0) < 3500)
-    add('warn', 'size', `${facts.cpus ?? '?'} CPU, ${facts.memoryMiB ?? '?'} MiB: below the runbook's 2C4G per node`, 'use nodes with at least 2 CPUs and 4 GB of memory in production');
-
-  // Docker engine and compose.
-  const dv = await probes.docker;
-  if (dv instanceof Error) {
-    add('block', 'docker', `Docker does not answer: ${dv.message}`, `install Docker ${MIN_DOCKER} or later and start it (systemctl enable --now docker)`);
-  } else {
+const dockerEngine = check({
+  name: 'docker',
+  probe: ({ ctx }) => ctx.exec.run(docker.version()),
+  judge: (dv: ExecResult, { facts, add }) => {
     try {
       const v = JSON.parse(dv.stdout) as { Server?: { Version?: string } };
       facts.docker = v.Server?.Version;
@@ -154,23 +134,34 @@ export async function preflightHost(ctx: StepContext, input: PreflightInput): Pr
     if (!facts.docker) add('block', 'docker', 'the Docker engine did not report a version (is the daemon running?)', 'systemctl enable --now docker');
     else if (compareVersions((/^[\d.]*/.exec(facts.docker)?.[0] ?? ''), MIN_DOCKER) < 0)
       add('block', 'docker', `Docker ${facts.docker} is older than ${MIN_DOCKER}`, `upgrade Docker to ${MIN_DOCKER} or later`);
-  }
-  const [plugin, standalone] = await must(probes.compose);
-  if (plugin.code === 0 && /\d/.test(plugin.stdout)) {
-    facts.compose = 'plugin';
-    facts.composeVersion = plugin.stdout.trim();
-  } else if (standalone.code === 0 && standalone.stdout.trim()) {
-    facts.compose = 'standalone';
-    facts.composeVersion = `v1 (${standalone.stdout.trim()})`;
-  } else if (input.roles.some((r) => r === 'control_plane' || r === 'data_plane')) {
-    add('block', 'compose', 'neither `docker compose` (v2 plugin) nor `docker-compose` (v1) is installed', 'install the docker compose plugin (or docker-compose)');
-  }
-  ctx.heartbeat({ host, check: 'ports' });
+  },
+  onError: (e, { add }) => add('block', 'docker', `Docker does not answer: ${e.message}`, `install Docker ${MIN_DOCKER} or later and start it (systemctl enable --now docker)`),
+});
 
-  // Ports: free, or held by this tool's own containers from an earlier run.
-  const listening = listeningPorts((await must(probes.sockets)).stdout);
-  const busy = input.ports.filter((p) => listening.has(p.port));
-  if (busy.length) {
+const compose = check({
+  name: 'compose',
+  probe: ({ ctx: { exec: x } }) => Promise.all([x.run(pre.composePlugin()), x.run(pre.composeStandalone())]),
+  judge: ([plugin, standalone], { input, facts, add }) => {
+    if (plugin.code === 0 && /\d/.test(plugin.stdout)) {
+      facts.compose = 'plugin';
+      facts.composeVersion = plugin.stdout.trim();
+    } else if (standalone.code === 0 && standalone.stdout.trim()) {
+      facts.compose = 'standalone';
+      facts.composeVersion = `v1 (${standalone.stdout.trim()})`;
+    } else if (input.roles.some((r) => r === 'control_plane' || r === 'data_plane')) {
+      add('block', 'compose', 'neither `docker compose` (v2 plugin) nor `docker-compose` (v1) is installed', 'install the docker compose plugin (or docker-compose)');
+    }
+  },
+});
+
+/** Ports: free, or held by this tool's own containers from an earlier run. */
+const ports = check({
+  name: 'ports',
+  probe: ({ ctx }) => ctx.exec.run(pre.listeningSockets()),
+  judge: async (sockets: ExecResult, { ctx, input, add }) => {
+    const listening = listeningPorts(sockets.stdout);
+    const busy = input.ports.filter((p) => listening.has(p.port));
+    if (!busy.length) return;
     const running = await runningContainers(ctx);
     for (const p of busy) {
       const owner = input.owners[p.role];
@@ -181,46 +172,116 @@ export async function preflightHost(ctx: StepContext, input: PreflightInput): Pr
       if (own) add('info', 'ports', `port ${p.port} (${p.role}) is held by api7-ha's own container ${own.name} from an earlier run`);
       else add('block', 'ports', `port ${p.port} (${p.role}) is already in use by another process`, `stop what listens on ${p.port} (ss -ltnp 'sport = :${p.port}') or move the role to another host`);
     }
-  }
+  },
+});
 
-  // Free disk where the data and packages go.
-  const disks = await must(probes.disks);
-  for (const [i, path] of input.paths.entries()) {
-    const df = disks[i];
-    const availKb = df ? parseInt(df.split('\n').pop()?.trim().split(/\s+/)[3] ?? '', 10) : NaN;
-    if (Number.isNaN(availKb)) continue;
-    const gib = availKb / 1024 / 1024;
-    if (gib < 2) add('block', 'disk', `${gib.toFixed(1)} GiB free for ${path}`, 'free at least 2 GiB (images, packages and etcd data)');
-    else if (gib < 10) add('warn', 'disk', `${gib.toFixed(1)} GiB free for ${path}`, 'keep 10 GiB or more free for etcd data and image upgrades');
-  }
+/** Free disk where the data and packages go. */
+const disk = check({
+  name: 'disk',
+  probe: ({ ctx, input }) => Promise.all(input.paths.map((p) => ctx.exec.output(pre.freeDisk(p)).catch(() => undefined))),
+  judge: (disks, { input, add }) => {
+    for (const [i, path] of input.paths.entries()) {
+      const df = disks[i];
+      const availKb = df ? parseInt(df.split('\n').pop()?.trim().split(/\s+/)[3] ?? '', 10) : NaN;
+      if (Number.isNaN(availKb)) continue;
+      const gib = availKb / 1024 / 1024;
+      if (gib < 2) add('block', 'disk', `${gib.toFixed(1)} GiB free for ${path}`, 'free at least 2 GiB (images, packages and etcd data)');
+      else if (gib < 10) add('warn', 'disk', `${gib.toFixed(1)} GiB free for ${path}`, 'keep 10 GiB or more free for etcd data and image upgrades');
+    }
+  },
+});
 
-  // SELinux and firewalld (the runbook's security step).
-  const se = await must(probes.selinux);
-  facts.selinux = se.code === 0 ? se.stdout.trim() : 'absent';
-  if (facts.selinux === 'Enforcing')
-    add('warn', 'selinux', 'SELinux is enforcing: bind-mounted folders need a container label', `chcon -Rt container_file_t ${input.paths.join(' ')}  (or run setenforce 0 as the runbook's lab does)`);
-  const fwState = await must(probes.firewalld);
-  facts.firewalld = fwState.code === 127 ? 'absent' : fwState.stdout.trim() === 'running' ? 'running' : 'not running';
-  if (facts.firewalld === 'running' && input.ports.length) {
+/** SELinux (the runbook's security step). */
+const selinux = check({
+  name: 'selinux',
+  probe: ({ ctx }) => ctx.exec.run(fw.selinuxState()),
+  judge: (se: ExecResult, { input, facts, add }) => {
+    facts.selinux = se.code === 0 ? se.stdout.trim() : 'absent';
+    if (facts.selinux === 'Enforcing')
+      add('warn', 'selinux', 'SELinux is enforcing: bind-mounted folders need a container label', `chcon -Rt container_file_t ${input.paths.join(' ')}  (or run setenforce 0 as the runbook's lab does)`);
+  },
+});
+
+/** firewalld: the roles' ports must be open; the exact commands are printed, or run with --fix-firewall. */
+const firewall = check({
+  name: 'firewall',
+  probe: ({ ctx }) => ctx.exec.run(fw.firewalldState()),
+  judge: async (state: ExecResult, { ctx: { exec: x }, input, facts, add }) => {
+    facts.firewalld = state.code === 127 ? 'absent' : state.stdout.trim() === 'running' ? 'running' : 'not running';
+    if (facts.firewalld !== 'running' || !input.ports.length) return;
     const open = new Set(((await x.output(fw.firewalldListPorts())) ?? '').split(/\s+/));
     const closed = [...new Set(input.ports.map((p) => p.port))].filter((p) => !open.has(`${p}/tcp`));
-    if (closed.length) {
-      const cmds = fw.openPorts(closed);
-      if (input.fixFirewall) {
-        for (const c of cmds) await x.run(c);
-        add('info', 'firewall', `opened ${closed.map((p) => `${p}/tcp`).join(', ')} in firewalld`);
-      } else {
-        add('block', 'firewall', `firewalld is running and does not open ${closed.map((p) => `${p}/tcp`).join(', ')}`, `${cmds.map((c) => x.lineFor(c)).join(' && ')}  (or pass --fix-firewall)`);
-      }
+    if (!closed.length) return;
+    const cmds = fw.openPorts(closed);
+    if (input.fixFirewall) {
+      for (const c of cmds) await x.run(c);
+      add('info', 'firewall', `opened ${closed.map((p) => `${p}/tcp`).join(', ')} in firewalld`);
+    } else {
+      add('block', 'firewall', `firewalld is running and does not open ${closed.map((p) => `${p}/tcp`).join(', ')}`, `${cmds.map((c) => x.lineFor(c)).join(' && ')}  (or pass --fix-firewall)`);
     }
-  }
+  },
+});
 
-  // Clock: remote time against the worker's, corrected by half the round trip.
+/** The table, in the order problems are judged (and reported). */
+export const PREFLIGHT_CHECKS: readonly PreflightCheck[] = [system, dockerEngine, compose, ports, disk, selinux, firewall];
+
+/** Remote clock against the worker's, corrected by half the round trip. */
+async function readClock(x: StepContext['exec'], facts: HostFacts): Promise<void> {
   const t0 = Date.now();
   const remoteNs = await x.output(pre.clock());
   const t1 = Date.now();
   if (remoteNs && /^\d+$/.test(remoteNs)) facts.clockOffsetMs = Math.round(Number(BigInt(remoteNs) / 1_000_000n) - (t0 + t1) / 2);
+}
 
+/** SSH, with a few tries for transient failures; a refused key or host key is reported at once. */
+async function sshGate(ctx: StepContext): Promise<Error | undefined> {
+  let lastError: Error | undefined;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      await ctx.exec.run(pre.whoami());
+      return undefined;
+    } catch (e) {
+      lastError = e as Error;
+      if (e instanceof ConnectError && e.permanent) break;
+      await sleep(1000 * (attempt + 1), ctx.signal);
+    }
+  }
+  return lastError;
+}
+
+export async function preflightHost(ctx: StepContext, input: PreflightInput): Promise<PreflightReport> {
+  const host = input.target.host;
+  const problems: Problem[] = [];
+  const facts: HostFacts = {};
+  const add: CheckEnv['add'] = (severity, check, message, fix) => problems.push({ host, severity, check, message, ...(fix ? { fix } : {}) });
+
+  const sshError = await sshGate(ctx);
+  if (sshError) {
+    add('block', 'ssh', sshError.message, 'check the address, ssh.port, ssh.user, the key and known_hosts');
+    return { host, reachable: false, facts, problems };
+  }
+  if (input.target.sudo) {
+    try {
+      await ctx.exec.run(pre.sudoWorks());
+    } catch (e) {
+      add('block', 'sudo', `sudo does not work for ${input.target.user}: ${(e as Error).message}`, 'allow the user to run sudo (NOPASSWD, or set ssh.sudo_password)');
+      return { host, reachable: true, facts, problems };
+    }
+  }
+
+  const env: CheckEnv = { ctx, input, facts, add };
+  const seen = PREFLIGHT_CHECKS.map((c) => c.probe(env).then((v) => ({ ok: true as const, v }), (e: unknown) => ({ ok: false as const, e: e instanceof Error ? e : new Error(String(e)) })));
+  for (const [i, c] of PREFLIGHT_CHECKS.entries()) {
+    ctx.heartbeat({ host, check: c.name });
+    const r = await seen[i]!;
+    if (r.ok) await c.judge(r.v, env);
+    else if (c.onError) c.onError(r.e, env);
+    else {
+      await Promise.allSettled(seen); // no probe left running behind the error
+      throw r.e;
+    }
+  }
+  await readClock(ctx.exec, facts);
   return { host, reachable: true, facts, problems };
 }
 

@@ -99,8 +99,9 @@ export class HostExecutor {
       if (this.target.sudoPassword) {
         const pw = await resolveSecret(this.target.sudoPassword);
         this.secretValues.add(pw);
-        // -S reads the password from stdin's first line; -p '' keeps the prompt out of stderr.
-        line = `sudo -S -p '' -- ${line}`;
+        // -S reads the password from stdin's first line; -p '' keeps the prompt out of stderr; -k
+        // ignores cached credentials, so sudo always reads that line (else it reached the command).
+        line = `sudo -S -k -p '' -- ${line}`;
         stdin = `${pw}\n${stdin ?? ''}`;
       } else {
         line = `sudo -n -- ${line}`;

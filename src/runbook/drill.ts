@@ -11,6 +11,7 @@ import {
   quorumRefusal,
   reachableGateways,
   recoveryInput,
+  routesOf,
   steadyStateInput,
   victimOf,
   type DrillContext,
@@ -159,7 +160,7 @@ async function during(s: Step, d: DrillContext, sc: Scenario, action: Scenario['
   if (action === 'write-route-reaches-gateways') {
     // A powered-off or partitioned victim cannot be asked; every other gateway must serve the route.
     const api = apiTarget(d.spec, endpointsOf(d.spec).controlPlane);
-    const r = await s.writeRouteReachesGateways({ api, gateways: reachableGateways(d, sc, victim), probe: probeSettings(d.spec), nonce: `${nonce}-${sc.id}`, deadlineS: 30 });
+    const r = await s.writeRouteReachesGateways({ api, gateways: reachableGateways(d, sc, victim), probe: probeSettings(d.spec), nonce: `${nonce}-${sc.id}`, deadlineS: 30, ...routesOf(d.spec) });
     return { kind: 'action', name: action, ...r };
   }
   const gateway = gatewayToRestart(d, victim);

@@ -31,7 +31,7 @@ export function run(file: string, args: string[], opts: { timeoutMs?: number; in
   });
 }
 
-const sshOpts = (info: LabInfo) => [
+const baseOpts = (info: LabInfo) => [
   '-i', info.sshKey,
   '-o', 'IdentitiesOnly=yes',
   '-o', 'StrictHostKeyChecking=yes',
@@ -41,9 +41,16 @@ const sshOpts = (info: LabInfo) => [
   '-o', 'ConnectTimeout=5',
 ];
 
+/** The options for one host: its port, and behind the bastion a ProxyCommand through it (host key pinned too). */
+const sshOpts = (info: LabInfo, h: LabHost, portFlag = '-p') => [
+  ...baseOpts(info),
+  ...(h.jump ? ['-o', `ProxyCommand=ssh ${baseOpts(info).join(' ')} -p ${h.jump.port} -W %h:%p root@${h.jump.address}`] : []),
+  portFlag, String(h.sshPort),
+];
+
 /** `ssh root@host command`, as an operator runs the runbook; host keys are verified. */
 export function ssh(info: LabInfo, h: LabHost, command: string, opts: { timeoutMs?: number; input?: string } = {}): Promise<Out> {
-  return run('ssh', [...sshOpts(info), `root@${h.address}`, command], opts);
+  return run('ssh', [...sshOpts(info, h), `root@${h.address}`, command], opts);
 }
 
 export async function sshOk(info: LabInfo, h: LabHost, command: string, opts: { timeoutMs?: number; input?: string } = {}): Promise<string> {
@@ -53,7 +60,7 @@ export async function sshOk(info: LabInfo, h: LabHost, command: string, opts: { 
 }
 
 export async function scp(info: LabInfo, local: string, h: LabHost, remote: string): Promise<void> {
-  const r = await run('scp', ['-q', ...sshOpts(info), local, `root@${h.address}:${remote}`], { timeoutMs: 120_000 });
+  const r = await run('scp', ['-q', ...sshOpts(info, h, '-P'), local, `root@${h.address}:${remote}`], { timeoutMs: 120_000 });
   if (r.code !== 0) throw new Error(`scp ${local} to ${h.name}: ${r.stderr}`);
 }
 

@@ -141,6 +141,21 @@ void test('etcd image: bitnami/etcd:3.4.13 from Debian etcd, runbook-compatible'
   assert.match(runSh, /auth enable/);
 });
 
+void test('etcd 3.5 image: bitnami/etcd:3.5.x from etcd built from the Go module proxy, same entrypoint', async () => {
+  const e = a.etcd35Image;
+  assert.match(e.name, /^bitnami\/etcd:3\.5\.\d+$/);
+  const img = await loadArchive(e.tarball);
+  assert.equal(img.id, e.id);
+  assert.equal(img.name, e.name);
+  // Static binaries: no libc in the image, the same scripts and layout as the 3.4 one.
+  assertHas(img, [...BUSYBOX_TOOLS, 'usr/bin/etcd', 'usr/bin/etcdctl', 'opt/bitnami/etcd/bin/etcd', 'entrypoint.sh', 'opt/bitnami/scripts/etcd/run.sh', 'etc/passwd', 'tmp/']);
+  const c = img.config.config;
+  assert.deepEqual(c.Entrypoint, ['/entrypoint.sh']);
+  assert.deepEqual(c.Cmd, ['etcd']);
+  assert.ok(c.Env.includes(`APP_VERSION=${e.name.split(':')[1]}`));
+  assert.equal(c.Labels?.['org.opencontainers.image.version'], e.name.split(':')[1]);
+});
+
 void test('haproxy image: Debian haproxy with every library ldd reports', async () => {
   assert.equal(a.haproxyImage.name, 'api7-ha/haproxy:2.6');
   const img = await loadArchive(a.haproxyImage.tarball);
@@ -161,6 +176,7 @@ const PACKAGES = [
     image: 'images/api7-dashboard-2.13.2304.tar.gz',
     name: 'api7ee.azurecr.io/api7-dashboard:2.13.2304',
     volumes: ['./dashboard_conf:/usr/local/apisix-dashboard/conf', './dashboard_logs:/usr/local/apisix-dashboard/logs'],
+    ports: ['9000:9000/tcp'],
     inImage: ['usr/local/apisix-dashboard/manager-api', 'usr/local/apisix-dashboard/conf/conf.yaml', 'usr/local/apisix-dashboard/logs/'],
     cmd: ['dashboard', '-c', '/usr/local/apisix-dashboard/conf/conf.yaml', '--flavor', 'api7'],
   },
@@ -172,6 +188,7 @@ const PACKAGES = [
     image: 'images/api7-gateway-2.13.2304.tar.gz',
     name: 'api7ee.azurecr.io/api7-gateway:2.13.2304',
     volumes: ['./gateway_conf:/usr/local/apisix/conf', './gateway_logs:/usr/local/apisix/logs'],
+    ports: ['80:80/tcp', '443:443/tcp', '9091:9091/tcp'],
     inImage: ['usr/local/apisix/bin/apisix', 'usr/local/apisix/conf/config.yaml', 'usr/local/apisix/logs/'],
     cmd: ['gateway', '-c', '/usr/local/apisix/conf/config.yaml'],
   },
@@ -183,6 +200,7 @@ const PACKAGES = [
     image: 'images/apisix-dashboard-3.0.1.tar.gz',
     name: 'apache/apisix-dashboard:3.0.1-alpine',
     volumes: ['./dashboard_conf:/usr/local/apisix-dashboard/conf', './dashboard_logs:/usr/local/apisix-dashboard/logs'],
+    ports: ['9000:9000/tcp'],
     inImage: ['usr/local/apisix-dashboard/manager-api'],
     cmd: ['dashboard', '-c', '/usr/local/apisix-dashboard/conf/conf.yaml', '--flavor', 'apisix'],
   },
@@ -194,14 +212,16 @@ const PACKAGES = [
     image: 'images/apisix-3.9.1.tar.gz',
     name: 'apache/apisix:3.9.1-debian',
     volumes: ['./apisix_conf:/usr/local/apisix/conf', './apisix_logs:/usr/local/apisix/logs'],
+    ports: ['9080:9080/tcp', '9443:9443/tcp', '9091:9091/tcp', '7085:7085/tcp'],
     inImage: ['usr/local/apisix/bin/apisix'],
     cmd: ['gateway', '-c', '/usr/local/apisix/conf/config.yaml'],
   },
 ] as const;
 
-for (const p of PACKAGES) {
-  void test(`package ${p.top}.tar.gz: vendor layout, compose service ${p.service}, loadable image`, async () => {
-    const tarball = a.packages[p.key];
+for (const [network, p] of PACKAGES.flatMap((x) => [['bridge', x] as const, ['host', x] as const])) {
+  void test(`package ${p.top}.tar.gz (${network} network): vendor layout, compose service ${p.service}, loadable image`, async () => {
+    const tarball = network === 'bridge' ? a.packages[p.key] : a.hostNetworkPackages[p.key];
+    if (network === 'host') assert.equal(path.basename(path.dirname(tarball)), 'host-network');
     assert.equal(path.basename(tarball), `${p.top}.tar.gz`);
     const { entries, root } = await openPackage(tarball);
     for (const e of [`${p.top}/`, `${p.top}/docker-compose.yaml`, `${p.top}/${p.conf}`, `${p.top}/${p.image}`]) assert.ok(entries.has(e), `${p.top} lacks ${e}`);
@@ -209,14 +229,24 @@ for (const p of PACKAGES) {
 
     const compose = parseYaml(await fs.readFile(path.join(root, p.top, 'docker-compose.yaml'), 'utf8')) as {
       version: string;
-      services: Record<string, { image: string; restart: string; network_mode: string; volumes: string[] }>;
+      services: Record<string, { image: string; restart: string; network_mode?: string; volumes: string[]; ports?: string[]; networks?: Record<string, unknown> }>;
+      networks?: Record<string, { driver: string }>;
     };
     assert.equal(compose.version, '3', 'docker-compose v1 needs the version key');
     assert.deepEqual(Object.keys(compose.services), [p.service]);
     const svc = compose.services[p.service]!;
     assert.equal(svc.image, p.name);
     assert.equal(svc.restart, 'always');
-    assert.equal(svc.network_mode, 'host');
+    if (network === 'host') {
+      assert.equal(svc.network_mode, 'host');
+      assert.equal(svc.ports, undefined);
+    } else {
+      // As the vendor ships it: the project's bridge network `api7`, ports published on the host.
+      assert.equal(svc.network_mode, undefined);
+      assert.deepEqual(svc.ports, p.ports);
+      assert.deepEqual(Object.keys(svc.networks ?? {}), ['api7']);
+      assert.deepEqual(compose.networks, { api7: { driver: 'bridge' } });
+    }
     assert.deepEqual(svc.volumes, p.volumes);
 
     const img = await loadArchive(path.join(root, p.top, p.image));
