@@ -188,6 +188,10 @@ export function replacementInventory(path: string, member: string, withHost: str
     return { spec };
   }
   const etcdHosts = hosts.filter((h) => h.roles?.includes('etcd') && h.name !== withHost);
+  // Both in the file with an odd count beside the new one: the inventory already has its members,
+  // and the one named is among those it keeps.
+  if (etcdHosts.length % 2 === 0)
+    throw new InputError(`--member ${member}: ${member} is an etcd host the inventory keeps beside ${withHost}; name the member whose host is gone (the one the inventory no longer has), or take the etcd role off ${member} first`);
   const names = new Map(etcdHosts.map((h, i) => [h.name, h.etcd_name ?? `api7-etcd-${i + 1}`] as const));
   const raw = doc.toJS() as { hosts: { name: string; roles: string[]; etcd_name?: string }[] };
   raw.hosts = raw.hosts
@@ -200,6 +204,20 @@ export function replacementInventory(path: string, member: string, withHost: str
     .map((h) => Object.fromEntries(Object.entries(h).filter(([, v]) => v !== undefined)) as typeof h);
   const { spec } = parseInventory(JSON.stringify(raw), path);
   return { spec, note: `${withHost} takes ${member}'s place as ${names.get(member)}; change the inventory the same way (${member} without the etcd role, ${withHost} with it) so the next deploy agrees` };
+}
+
+/**
+ * What the live member to remove must match: a member name as given, or, for a host name, its address
+ * (live members know only their names and peer URLs). A host no longer in the file cannot be checked:
+ * the member the inventory no longer has is the one removed, and the refusal names it if it is not that.
+ */
+const withDefined = <K extends string, V>(k: K, v: V | undefined) => (v === undefined ? {} : ({ [k]: v } as Record<K, V>));
+
+export function removalHint(path: string, member: string): string | undefined {
+  const hosts = (parseDocument(readFileSync(path, 'utf8')).toJS() as { hosts?: { name: string; address?: string; etcd_name?: string }[] }).hosts ?? [];
+  const h = hosts.find((x) => x.name === member);
+  if (h?.address) return h.address;
+  return hosts.some((x) => x.etcd_name === member) || /^api7-etcd-\d+$/.test(member) ? member : undefined;
 }
 
 export function renderReplace(r: ReplaceMemberResult): string {
@@ -220,7 +238,7 @@ export async function replaceMemberCommand(flags: RunFlags & { member?: string; 
     if (!patterns.hostName.re.test(v) && !patterns.etcdMemberName.re.test(v)) throw new InputError(`${flag} ${v}: expected a host or member name (${patterns.hostName.describe})`);
   const { spec, note } = replacementInventory(flags.inventory, flags.member, flags.with);
   if (note && !flags.json) process.stderr.write(`note: ${note}\n`);
-  const input = { spec, product: factsOf(productProfile(spec.product)), remove: flags.member, add: flags.with };
+  const input = { spec, product: factsOf(productProfile(spec.product)), add: flags.with, ...withDefined('remove', removalHint(flags.inventory, flags.member)) };
   return startRun<typeof input, ReplaceMemberResult>(
     flags,
     spec,

@@ -95,6 +95,7 @@ export class InProcessRunner<Id extends string = string> {
       },
       // A plan never waits.
       sleep: (ms: number) => (this.planning ? Promise.resolve() : sleep(ms)),
+      patched: () => true,
       log: noop,
       durations: () => Object.fromEntries(this.steps.filter((s) => s.startedAt !== undefined && s.endedAt !== undefined).map((s) => [s.id, s.endedAt! - s.startedAt!])),
     };

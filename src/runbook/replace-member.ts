@@ -56,6 +56,10 @@ export const REPLACE_MEMBER_STEPS = [
 
 export type ReplaceMemberStepId = (typeof REPLACE_MEMBER_STEPS)[number]['id'];
 
+/** The change in one line: who goes out, who comes in, how many are healthy. */
+export const membershipLine = (p: MembershipPlan) =>
+  `${p.change.remove ? `${p.change.remove.name} (${p.change.remove.peerUrl}) out` : ''}${p.change.add ? `, ${p.change.add.host} in as ${p.change.add.name}` : ''}${p.pendingStart ? `, ${p.pendingStart.host} to start` : ''}; ${p.healthy} of ${p.live.length} healthy`;
+
 /** Why a plan cannot go ahead, or undefined. */
 export function membershipRefusal(plan: MembershipPlan, hints: { remove?: string; add?: string } = {}): string | undefined {
   if (!plan.exists) return `refused: ${plan.problems.join('; ')}`;
@@ -114,7 +118,7 @@ export async function replaceMember(r: DayTwoRunner<ReplaceMemberStepId>, input:
       if (why) refuse(r, why, 'MembershipRefused');
       return p;
     },
-    (p) => `${p.change.remove ? `${p.change.remove.name} (${p.change.remove.peerUrl}) out` : ''}${p.change.add ? `, ${p.change.add.host} in as ${p.change.add.name}` : ''}; ${p.healthy} of ${p.live.length} healthy`,
+    membershipLine,
   );
   const before = await r.step('snapshot', (s) => snapshotAndCopy(s, snapshotPlan(spec), { stamp: r.stamp, workflowId: r.id, reason: 'before-replace' }), snapshotSummary);
   const artifacts = await r.inspectArtifacts(artifactPaths(spec));

@@ -83,6 +83,11 @@ export interface Runner<Id extends string = string> extends Ops {
    */
   block(message: string, type: string, details?: unknown): void;
   sleep(ms: number): Promise<void>;
+  /**
+   * Has this run taken the code path added under `id`? True for new runs; false when a Temporal
+   * history from before the change is replayed (workflow versioning: patched()).
+   */
+  patched(id: string): boolean;
   log(message: string, attrs?: Record<string, unknown>): void;
   /** Each finished step's duration (ms), from the step tree. */
   durations(): Record<string, number>;

@@ -9,6 +9,7 @@ import {
   executeChild,
   isCancellation,
   log,
+  patched,
   proxyActivities,
   setHandler,
   sleep,
@@ -72,6 +73,7 @@ export class TemporalRunner<Id extends string> {
         throw ApplicationFailure.nonRetryable(message, type, ...(details === undefined ? [] : [details]));
       },
       sleep: (ms: number) => sleep(ms),
+      patched: (id: string) => patched(id),
       log: (message: string, attrs?: Record<string, unknown>) => log.error(message, attrs),
       durations: () => this.progress.durations(),
     }) as Runner<Id>;

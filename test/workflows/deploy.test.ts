@@ -93,9 +93,7 @@ function mockActivities(overrides: Partial<Record<keyof Activities, (...args: ne
     checkLoadBalancers: async () => ({ ms: 1 }),
     verifyPropagation: async () => ({ routeId: 'api7-ha-verify-x', propagationMs: 42, writeMs: 3 }),
     // Day-2 etcd: a fresh estate has no cluster yet (no member answers), so the deploy bootstraps it.
-    etcdMembershipPlan: async () => {
-      throw new Error('no etcd member answered: no member container');
-    },
+    etcdMembershipPlan: async () => ({ exists: false, live: [], change: {}, healthy: 0, healthyIds: [], quorum: false, problems: ['no etcd member answered member list: no member container'] }),
     ...(Object.fromEntries(
       DAY2_UNUSED.map((n) => [
         n,
