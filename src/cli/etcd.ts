@@ -176,14 +176,23 @@ export async function restoreCommand(flags: RunFlags & { snapshot?: string; forc
  * pinned as it is, so no other member is renamed by the shift.
  */
 export function replacementInventory(path: string, member: string, withHost: string): { spec: ClusterSpec; note?: string } {
-  const text = readFileSync(path, 'utf8');
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    // A folder, a device, a missing file: the inventory reader names it (exit 2).
+    readInventory(path);
+    throw new InputError(`-i ${path}: cannot read it`);
+  }
   const doc = parseDocument(text);
-  const hosts = (doc.toJS() as { hosts?: { name: string; roles?: string[]; etcd_name?: string }[] }).hosts ?? [];
-  const newHost = hosts.find((h) => h.name === withHost);
-  if (!newHost) throw new InputError(`--with ${withHost}: no such host in ${path}; add it (with roles: [etcd]) first`);
-  const old = hosts.find((h) => h.name === member);
-  if (!old?.roles?.includes('etcd') || !newHost.roles?.includes('etcd')) {
+  const js = doc.toJS() as { hosts?: unknown } | null;
+  const hosts = (js && typeof js === 'object' && Array.isArray(js.hosts) ? js.hosts : []) as { name: string; roles?: string[]; etcd_name?: string }[];
+  const newHost = hosts.find((h) => h?.name === withHost);
+  const old = hosts.find((h) => h?.name === member);
+  if (!old?.roles?.includes('etcd') || !newHost?.roles?.includes('etcd')) {
+    // The inventory as it is: a bad one is named field by field before anything else.
     const { spec } = readInventory(path);
+    if (!newHost) throw new InputError(`--with ${withHost}: no such host in ${path}; add it (with roles: [etcd]) first`);
     if (!spec.hosts.find((h) => h.name === withHost)?.roles.includes('etcd')) throw new InputError(`--with ${withHost}: give it the etcd role in the inventory (roles: [etcd])`);
     return { spec };
   }
