@@ -22,10 +22,22 @@ export const drillWorkflowId = (cluster: string, stamp: string) => `drill-${clus
 /** The nightly drill's schedule ID (and the workflow ID of the drills it starts). */
 export const scheduleId = (cluster: string) => `drill-${cluster}`;
 
-/** Who holds a cluster's lock: the running deploy or drill. */
+/** A backup's workflow ID (its own UI page): the cluster and when it started. */
+export const backupWorkflowId = (cluster: string, stamp: string) => `backup-${cluster}-${stamp}`;
+/** The nightly backup's schedule ID (beside the drill's drill-<cluster>). */
+export const backupScheduleId = (cluster: string) => `backup-${cluster}`;
+export const restoreWorkflowId = (cluster: string, stamp: string) => `restore-${cluster}-${stamp}`;
+export const replaceMemberWorkflowId = (cluster: string, stamp: string) => `replace-member-${cluster}-${stamp}`;
+/** etcd upkeep: defrag, disarm, rotate-certs. */
+export const etcdUpkeepWorkflowId = (action: 'defrag' | 'disarm' | 'rotate-certs', cluster: string, stamp: string) => `etcd-${action}-${cluster}-${stamp}`;
+
+/** Runs that change a cluster, one at a time: each holds the cluster's lock while it runs. */
+export type LockKind = 'deploy' | 'drill' | 'restore' | 'replace-member' | 'etcd-upkeep';
+
+/** Who holds a cluster's lock: the running deploy, drill, restore, member replacement or upkeep. */
 export interface LockHolder {
   workflowId: string;
-  kind: 'deploy' | 'drill';
+  kind: LockKind;
 }
 
 /** What the drill tells its probes while they run. */
@@ -75,7 +87,7 @@ export interface StepProgress {
 
 /** A run's step tree, kept in workflow state and read with progressQuery. */
 export interface RunProgress {
-  kind: 'deploy' | 'failover' | 'drill' | 'upgrade' | 'rollback' | 'cleanup';
+  kind: 'deploy' | 'failover' | 'drill' | 'upgrade' | 'rollback' | 'cleanup' | 'backup' | 'restore' | 'replace-member' | 'etcd-upkeep';
   cluster: string;
   status: Status;
   phase: string;

@@ -4,7 +4,7 @@
 // with --detailed-exitcode found changes).
 import { Command, CommanderError, Option } from 'commander';
 import { InventoryError } from '../inventory/load';
-import { EXIT, describeError, exitCodeFor, withTemporalFlags } from './common';
+import { EXIT, InputError, describeError, exitCodeFor, withTemporalFlags } from './common';
 import { deployCommand } from './deploy';
 import { cancelCommand, statusCommand, watchCommand } from './runs';
 import { validateCommand } from './validate';
@@ -16,6 +16,7 @@ import { reportCommand } from './report';
 import { addScheduleCommands } from './schedule';
 import { codecServerCommand } from './codec-server';
 import { cleanupCommand, upgradeCommand } from './upgrade';
+import { addEtcdCommands, etcdStatusCommand } from './etcd';
 
 export function buildProgram(run: (p: Promise<number> | number) => void): Command {
   const program = new Command('api7-ha')
@@ -66,9 +67,18 @@ export function buildProgram(run: (p: Promise<number> | number) => void): Comman
       .option('--json', 'print JSON'),
   ).action((opts: Record<string, unknown>) => run(cleanupCommand(opts)));
 
-  withTemporalFlags(program.command('status').description('show a run: state, step tree, result').argument('<id>', 'workflow ID, e.g. deploy-lab').option('--json', 'print JSON')).action(
-    (id: string, opts: Record<string, unknown>) => run(statusCommand(id, opts)),
-  );
+  withTemporalFlags(
+    program
+      .command('status')
+      .description('show a run (state, step tree, result), or with -i the estate\'s etcd: members, leader, revision, db size, alarms, last backup, certificate expiry')
+      .argument('[id]', 'workflow ID, e.g. deploy-lab')
+      .option('-i, --inventory <path>', 'inventory YAML: show the estate instead of a run')
+      .option('--json', 'print JSON'),
+  ).action((id: string | undefined, opts: Record<string, unknown>) => {
+    if (opts['inventory'] !== undefined) return run(id === undefined ? etcdStatusCommand(opts) : Promise.reject(new InputError('status takes a workflow ID or -i INVENTORY, not both')));
+    return run(id === undefined ? Promise.reject(new InputError('status needs a workflow ID (e.g. deploy-lab) or -i INVENTORY')) : statusCommand(id, opts));
+  });
+  addEtcdCommands(program, run);
   withTemporalFlags(program.command('watch').description('follow a run live: steps, hosts, durations, failures').argument('<id>', 'workflow ID')).action((id: string, opts: Record<string, unknown>) =>
     run(watchCommand(id, opts)),
   );

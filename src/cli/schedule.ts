@@ -5,7 +5,9 @@ import { ScheduleNotFoundError, ScheduleOverlapPolicy, type Client } from '@temp
 import type { Command } from 'commander';
 import { CronExpressionParser } from 'cron-parser';
 import { createClient } from '../client';
-import { scheduleId } from '../contracts';
+import { backupScheduleId, scheduleId } from '../contracts';
+import type { ClusterSpec } from '../inventory/model';
+import { backupCluster } from '../workflows/etcd';
 import { patterns } from '../inventory/patterns';
 import { failoverVerification } from '../workflows/failover-verification';
 import { searchAttributes } from '../workflows/search-attributes';
@@ -26,6 +28,7 @@ interface CreateFlags extends Flags {
   jitter?: string;
   catchup?: string;
   scenarios?: string;
+  backup?: boolean;
 }
 
 const CRON_FIELD = /^(\*|\d+(-\d+)?)(\/\d+)?(,(\*|\d+(-\d+)?)(\/\d+)?)*$/;
@@ -82,9 +85,10 @@ export function checkJitter(v: string | undefined, cron: string, timezone: strin
 }
 
 function idFrom(arg: string | undefined): string {
-  if (!arg) throw new InputError('name the schedule: drill-<cluster> or the cluster name');
-  const id = arg.startsWith('drill-') ? arg : scheduleId(arg);
-  if (!patterns.clusterName.re.test(id.slice('drill-'.length))) throw new InputError(`${arg}: not a schedule ID (drill-<cluster>)`);
+  if (!arg) throw new InputError('name the schedule: drill-<cluster>, backup-<cluster> or the cluster name (its drills)');
+  const prefix = arg.startsWith('backup-') ? 'backup-' : 'drill-';
+  const id = arg.startsWith(prefix) ? arg : scheduleId(arg);
+  if (!patterns.clusterName.re.test(id.slice(prefix.length))) throw new InputError(`${arg}: not a schedule ID (drill-<cluster> or backup-<cluster>)`);
   return id;
 }
 
@@ -106,8 +110,10 @@ export async function createSchedule(flags: CreateFlags): Promise<number> {
   const jitter = checkJitter(flags.jitter, cron, timezone);
   const catchup = flags.catchup ?? '1h';
   durationMs('--catchup', catchup);
-  const input = drillInput(spec, selectScenarios(spec, flags.scenarios));
+  if (flags.backup && flags.scenarios) throw new InputError('--backup schedules backups: it takes no --scenarios');
   const client = await createClient(settings);
+  if (flags.backup) return createBackupSchedule(client, settings.taskQueue, spec, { cron, timezone, jitter, catchup }, !!flags.json);
+  const input = drillInput(spec, selectScenarios(spec, flags.scenarios));
   const id = scheduleId(spec.cluster.name);
   await client.schedule
     .create({
@@ -139,11 +145,42 @@ export async function createSchedule(flags: CreateFlags): Promise<number> {
   return 0;
 }
 
+/** Nightly backups (backup-<cluster>): each run is a backup workflow backup-<cluster>-<time>, verified. */
+async function createBackupSchedule(client: Client, taskQueue: string, spec: ClusterSpec, when: { cron: string; timezone: string | undefined; jitter: string | undefined; catchup: string }, json: boolean): Promise<number> {
+  const id = backupScheduleId(spec.cluster.name);
+  await client.schedule
+    .create({
+      scheduleId: id,
+      spec: { cronExpressions: [when.cron], ...(when.timezone ? { timezone: when.timezone } : {}), ...(when.jitter ? { jitter: when.jitter } : {}) },
+      action: {
+        type: 'startWorkflow',
+        workflowType: backupCluster,
+        workflowId: id,
+        taskQueue,
+        args: [{ spec, reason: 'scheduled' as const }],
+        typedSearchAttributes: [
+          { key: searchAttributes.cluster, value: spec.cluster.name },
+          { key: searchAttributes.kind, value: 'backup' },
+        ],
+        staticSummary: `Nightly backup of ${spec.cluster.name}'s etcd, verified`,
+      },
+      policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: when.catchup, pauseOnFailure: false },
+      memo: { inventory: spec.inventoryPath },
+      state: { note: `api7-ha backups of ${spec.cluster.name} (keep ${spec.backup.retention}, in ${spec.backup.dir})` },
+    })
+    .catch((e: Error) => {
+      if (/already/i.test(e.message)) throw new RunError(`schedule ${id} exists; delete it first (api7-ha schedule delete ${id}) to change it`);
+      throw e;
+    });
+  print(json, { scheduleId: id, cron: when.cron, timezone: when.timezone, jitter: when.jitter, catchupWindow: when.catchup, backup: true }, () => `created schedule ${id}: ${when.cron}${when.timezone ? ` (${when.timezone})` : ' (UTC)'}${when.jitter ? `, jitter ${when.jitter}` : ''}, overlap SKIP, catch-up ${when.catchup}; a verified backup each run, the newest ${spec.backup.retention} kept`);
+  return 0;
+}
+
 export async function listSchedules(flags: Flags): Promise<number> {
   const client = await createClient(settingsFrom(flags));
   const rows: { scheduleId: string; paused: boolean; cron: string[]; next?: string; note?: string }[] = [];
   for await (const s of client.schedule.list()) {
-    if (!s.scheduleId.startsWith('drill-')) continue;
+    if (!s.scheduleId.startsWith('drill-') && !s.scheduleId.startsWith('backup-')) continue;
     rows.push({
       scheduleId: s.scheduleId,
       paused: s.state.paused,
@@ -152,7 +189,7 @@ export async function listSchedules(flags: Flags): Promise<number> {
       ...(s.state.note ? { note: s.state.note } : {}),
     });
   }
-  print(!!flags.json, rows, () => (rows.length ? rows.map((r) => `${r.scheduleId}  ${r.paused ? 'PAUSED' : 'active'}  next ${r.next ?? '-'}  ${r.note ?? ''}`).join('\n') : 'no drill schedules'));
+  print(!!flags.json, rows, () => (rows.length ? rows.map((r) => `${r.scheduleId}  ${r.paused ? 'PAUSED' : 'active'}  next ${r.next ?? '-'}  ${r.note ?? ''}`).join('\n') : 'no drill or backup schedules'));
   return 0;
 }
 
@@ -188,7 +225,7 @@ export async function changeSchedule(action: Change, arg: string | undefined, fl
 
 /** `schedule` and its subcommands, wired to `run` (which maps results and errors to exit codes). */
 export function addScheduleCommands(program: Command, run: (p: Promise<number>) => void): void {
-  const schedule = program.command('schedule').description('nightly drills as Temporal Schedules (one per cluster: drill-<cluster>)');
+  const schedule = program.command('schedule').description('nightly drills and backups as Temporal Schedules (one of each per cluster: drill-<cluster>, backup-<cluster>)');
   withTemporalFlags(
     schedule
       .command('create')
@@ -199,6 +236,7 @@ export function addScheduleCommands(program: Command, run: (p: Promise<number>) 
       .option('--jitter <duration>', 'random delay up to this, e.g. 10m (under a day and the time between runs)')
       .option('--catchup <duration>', 'run a missed drill only within this window (default 1h)')
       .option('--scenarios <list>', 'scenarios (default: the inventory\'s drills.scenarios, or the default set)')
+      .option('--backup', 'schedule verified etcd backups (backup-<cluster>) instead of drills')
       .option('--json', 'print JSON'),
   ).action((opts: CreateFlags) => run(createSchedule(opts)));
   withTemporalFlags(schedule.command('list').description('every drill schedule').option('--json', 'print JSON')).action((opts: Flags) => run(listSchedules(opts)));

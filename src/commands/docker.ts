@@ -51,6 +51,7 @@ export const start = (name: string) => docker(['start', name], `start container 
 export const stop = (name: string, timeoutS = 10) => docker(['stop', '-t', String(timeoutS), name], `stop container ${name}`, { timeoutMs: (timeoutS + 30) * 1000 });
 /** Keeps the container's anonymous volumes (no -v): nothing of an old container is deleted but the container. */
 export const remove = (name: string) => docker(['rm', name], `remove stopped container ${name} (volumes kept)`);
+export const restart = (name: string, timeoutS = 10) => docker(['restart', '-t', String(timeoutS), name], `restart container ${name}`, { timeoutMs: (timeoutS + 60) * 1000 });
 export const rename = (from: string, to: string) => docker(['rename', from, to], `rename container ${from} to ${to}`);
 export const kill = (name: string, signal: string) => docker(['kill', '-s', signal, name], `send ${signal} to container ${name}`);
 export const logs = (name: string, tail = 200) => dockerProbe(['logs', '--tail', String(tail), name], `read the last ${tail} log lines of ${name}`);

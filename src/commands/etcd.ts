@@ -24,17 +24,25 @@ export const CERTS_IN_CONTAINER = '/etcd_certs';
 /** The env file holding ETCD_ROOT_PASSWORD (mode 600), so the password is never on a command line. */
 export const envFileOnHost = (dataDir: string) => `${parentDir(dataDir)}/api7-ha-etcd.env`;
 
-function parentDir(path: string): string {
-  const i = path.replace(/(?<!\/)\/+$/, '').lastIndexOf('/');
+/** A path without its trailing slashes (linear: the lookbehind anchors the run of slashes). */
+export const withoutTrailingSlash = (path: string) => path.replace(/(?<!\/)\/+$/, '');
+
+export function parentDir(path: string): string {
+  const i = withoutTrailingSlash(path).lastIndexOf('/');
   return i <= 0 ? '/' : path.slice(0, i);
 }
 
 const scheme = (tls: boolean) => (tls ? 'https' : 'http');
 
-/** The part of the member's configuration whose change means "recreate the container". The initial
- *  cluster state is left out: a member recreated with `existing` has the same configuration. */
+/**
+ * The part of the member's configuration whose change means "recreate the container". Left out: the
+ * initial cluster state (a member recreated with `existing` has the same configuration), and the
+ * initial cluster and its token, which etcd reads only when it bootstraps a member: once a data dir
+ * exists they are ignored (membership lives in the data, changed by member add/remove), so a
+ * replaced member does not restart every healthy one, and a restore's new token changes nothing.
+ */
 export function memberConfigForHash(input: EtcdMemberInput): unknown {
-  return { ...input, cluster: undefined };
+  return { ...input, cluster: undefined, members: undefined, clusterToken: undefined };
 }
 
 /**
@@ -62,6 +70,12 @@ export function memberRunSpec(input: EtcdMemberInput, state: 'new' | 'existing',
   if (state === 'existing') env.push(['ETCD_INITIAL_CLUSTER_STATE', 'existing']);
   if (input.heartbeatIntervalMs) env.push(['ETCD_HEARTBEAT_INTERVAL', String(input.heartbeatIntervalMs)]);
   if (input.electionTimeoutMs) env.push(['ETCD_ELECTION_TIMEOUT', String(input.electionTimeoutMs)]);
+  // Upkeep, explicit: old revisions compacted, and the quota at which NOSPACE is raised.
+  env.push(
+    ['ETCD_AUTO_COMPACTION_MODE', input.autoCompactionMode],
+    ['ETCD_AUTO_COMPACTION_RETENTION', input.autoCompactionRetention],
+    ['ETCD_QUOTA_BACKEND_BYTES', String(input.quotaBackendBytes)],
+  );
   if (input.tls) {
     const c = CERTS_IN_CONTAINER;
     env.push(
@@ -108,20 +122,33 @@ export interface EtcdctlTarget {
   tls: boolean;
 }
 
+/** etcdctl's connection flags: endpoints, timeouts, and the client certificate where the container sees it. */
+export function etcdctlFlags(t: Pick<EtcdctlTarget, 'endpoints' | 'tls'>, commandTimeoutS = 5): string[] {
+  const s = scheme(t.tls);
+  const flags = ['--endpoints', t.endpoints.map((e) => `${s}://${e}`).join(','), '--dial-timeout', '2s', '--command-timeout', `${commandTimeoutS}s`];
+  if (t.tls) flags.push('--cacert', `${CERTS_IN_CONTAINER}/ca.pem`, '--cert', `${CERTS_IN_CONTAINER}/client.pem`, '--key', `${CERTS_IN_CONTAINER}/client-key.pem`);
+  return flags;
+}
+
+/** With auth, the credentials arrive on stdin and become ETCDCTL_USER, so they are never on a command line. */
+const AUTH_WRAPPER = ['sh', '-c', 'IFS= read -r ETCDCTL_USER && export ETCDCTL_USER && exec etcdctl "$@"', 'etcdctl'];
+export const authStdin = (user: string) => `${user}:${secretPlaceholder('etcd_password')}\n`;
+
+/** The argv after the container (etcdctl or the auth wrapper) and what goes on stdin. */
+export function etcdctlInvocation(t: Pick<EtcdctlTarget, 'endpoints' | 'tls' | 'auth'>, args: string[], commandTimeoutS = 5): { argv: string[]; stdin?: string } {
+  const flags = etcdctlFlags(t, commandTimeoutS);
+  return t.auth.enabled ? { argv: [...AUTH_WRAPPER, ...flags, ...args], stdin: authStdin(t.auth.user) } : { argv: ['etcdctl', ...flags, ...args] };
+}
+
 /**
  * etcdctl inside a member's container, as the runbook does (`docker exec etcd bash -c "etcdctl ..."`).
  * With auth, the credentials arrive on stdin and become ETCDCTL_USER inside the container, so they are
  * never on a command line (ps, shell history, docker events).
  */
-export function etcdctl(t: EtcdctlTarget, args: string[], describe: string, extra: Partial<RemoteCommand> = {}): RemoteCommand {
-  const s = scheme(t.tls);
-  const flags = ['--endpoints', t.endpoints.map((e) => `${s}://${e}`).join(','), '--dial-timeout', '2s', '--command-timeout', '5s'];
-  if (t.tls) flags.push('--cacert', `${CERTS_IN_CONTAINER}/ca.pem`, '--cert', `${CERTS_IN_CONTAINER}/client.pem`, '--key', `${CERTS_IN_CONTAINER}/client-key.pem`);
-  if (!t.auth.enabled) return exec(t.containerName, ['etcdctl', ...flags, ...args], describe, extra);
-  return exec(t.containerName, ['sh', '-c', 'IFS= read -r ETCDCTL_USER && export ETCDCTL_USER && exec etcdctl "$@"', 'etcdctl', ...flags, ...args], describe, {
-    ...extra,
-    stdin: `${t.auth.user}:${secretPlaceholder('etcd_password')}\n`,
-  });
+export function etcdctl(t: EtcdctlTarget, args: string[], describe: string, extra: Partial<RemoteCommand> & { commandTimeoutS?: number } = {}): RemoteCommand {
+  const { commandTimeoutS, ...rest } = extra;
+  const inv = etcdctlInvocation(t, args, commandTimeoutS);
+  return exec(t.containerName, inv.argv, describe, { ...rest, ...(inv.stdin !== undefined ? { stdin: inv.stdin } : {}) });
 }
 
 // The quorum check reads more than `endpoint health`: that is only a quorum read and says healthy

@@ -102,9 +102,14 @@ export interface ClusterSpec {
     enableV2: boolean;
     heartbeatIntervalMs?: number;
     electionTimeoutMs?: number;
+    /** ETCD_AUTO_COMPACTION_MODE / _RETENTION and ETCD_QUOTA_BACKEND_BYTES on every member. */
+    autoCompactionMode: 'periodic' | 'revision';
+    autoCompactionRetention: string;
+    quotaBackendBytes: number;
     auth: { enabled: boolean; user: string };
     tls: {
       enabled: boolean;
+      expiryWarningDays: number;
       caFile?: string;
       serverCertFile?: string;
       serverKeyFile?: string;
@@ -142,6 +147,8 @@ export interface ClusterSpec {
     scenarios?: string[];
     /** How host-loss and etcd-partition faults are made; absent: those scenarios are refused. */
     hostFaultDriver?: HostFaultDriverSpec;
+    /** etcd-quorum-loss and other scenarios whose rollback is a restore. */
+    allowDestructive: boolean;
     thresholds: {
       dpMaxOutageMs: number;
       cpMaxOutageMs: number;
@@ -156,6 +163,13 @@ export interface ClusterSpec {
   };
   /** Who hears about runs. Absent in specs from before notifications existed. */
   notifications?: { reportUrl?: string; webhooks: WebhookSpec[] };
+  backup: {
+    /** Absolute folder on the worker's machine (shared by every worker). */
+    dir: string;
+    retention: number;
+    verify: boolean;
+    verifyToolsDir?: string;
+  };
   /** Secret references by logical name; activities resolve them on the worker. */
   secrets: Partial<Record<SecretName, SecretRef>>;
 }

@@ -111,8 +111,16 @@ function toClusterSpec(inv: Inventory, ctx: NormalizeContext): ClusterSpec {
       ...camel(etcd),
       auth: { enabled: auth.enabled, user: auth.user },
       tls: tls.enabled
-        ? { enabled: true, caFile: abs(tls.ca_file), serverCertFile: abs(tls.server_cert_file), serverKeyFile: abs(tls.server_key_file), clientCertFile: abs(tls.client_cert_file), clientKeyFile: abs(tls.client_key_file) }
-        : { enabled: false },
+        ? {
+            enabled: true,
+            expiryWarningDays: tls.expiry_warning_days,
+            caFile: abs(tls.ca_file),
+            serverCertFile: abs(tls.server_cert_file),
+            serverKeyFile: abs(tls.server_key_file),
+            clientCertFile: abs(tls.client_cert_file),
+            clientKeyFile: abs(tls.client_key_file),
+          }
+        : { enabled: false, expiryWarningDays: tls.expiry_warning_days },
     },
     controlPlane: { installDir: inv.control_plane.install_dir, adminUser: inv.control_plane.admin?.username ?? 'admin', tokenExpireS: inv.control_plane.token_expire_s },
     dataPlane: camel(inv.data_plane),
@@ -123,6 +131,12 @@ function toClusterSpec(inv: Inventory, ctx: NormalizeContext): ClusterSpec {
     notifications: {
       ...(inv.notifications.report_url ? { reportUrl: inv.notifications.report_url } : {}),
       webhooks: inv.notifications.webhooks.map((w) => ({ name: w.name, url: absRef(w.url), format: w.format, events: [...w.events], timeoutS: w.timeout_s })),
+    },
+    backup: {
+      dir: ctx.resolvePath(inv.backup.dir ?? `backups/${inv.cluster.name}`),
+      retention: inv.backup.retention,
+      verify: inv.backup.verify,
+      ...(inv.backup.verify_tools_dir ? { verifyToolsDir: ctx.resolvePath(inv.backup.verify_tools_dir) } : {}),
     },
     secrets,
   };

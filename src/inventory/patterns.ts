@@ -50,6 +50,7 @@ export const patterns = {
     describe: 'host:port (e.g. "10.0.0.17:80")',
   },
   routeId: { re: /^[\w-]{1,64}$/, max: 64, describe: 'letters, digits, "_" and "-" (e.g. "api7-ha-probe")' },
+  compactionRetention: { re: /^(?:[1-9]\d{0,9}|[1-9]\d{0,5}[hms])$/, max: 10, describe: 'a duration such as "1h" or "30m" (periodic) or a revision count such as "1000" (revision)' },
   envName: { re: /^[A-Za-z_]\w{0,127}$/, max: 128, describe: 'an environment variable name (e.g. "API7_DASHBOARD_SECRET")' },
   url: { re: /^https?:\/\/[A-Za-z0-9.-]+(?::\d{1,5})?(?:\/[\w.~/%-]*)?$/, max: 2048, describe: 'an http(s) URL (e.g. "http://10.0.0.16:9000")' },
   /** A link with the run's workflow and run IDs filled in (notifications' report_url). */

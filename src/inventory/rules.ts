@@ -217,6 +217,16 @@ export const inventoryRules: Check[] = [
     message: 'required when etcd.tls.enabled is true',
     fix: (k) => `set etcd.tls.${k} to a PEM file`,
   }),
+  // etcd's retention is a duration in periodic mode and a revision count in revision mode.
+  rule({
+    path: 'etcd.auto_compaction_retention',
+    problem: (f) => (f.inv.etcd.auto_compaction_mode === 'periodic') !== /[hms]$/.test(f.inv.etcd.auto_compaction_retention),
+    message: (f) =>
+      f.inv.etcd.auto_compaction_mode === 'periodic'
+        ? `"${f.inv.etcd.auto_compaction_retention}" is a revision count, but auto_compaction_mode is periodic`
+        : `"${f.inv.etcd.auto_compaction_retention}" is a duration, but auto_compaction_mode is revision`,
+    fix: (f) => (f.inv.etcd.auto_compaction_mode === 'periodic' ? 'give a duration such as "1h", or set auto_compaction_mode: revision' : 'give a revision count such as "10000", or set auto_compaction_mode: periodic'),
+  }),
   rule({
     path: 'verification.upstream',
     problem: (f) => !f.inv.verification.upstream,

@@ -114,6 +114,17 @@ const etcdSchema = z
     enable_v2: z.boolean().default(true),
     heartbeat_interval_ms: int(10, 5000).optional(),
     election_timeout_ms: int(50, 50000).optional(),
+    /** Upkeep (etcd op-guide, maintenance): old revisions compacted automatically, and a quota set
+     *  explicitly rather than left to the image. A full quota raises NOSPACE (the cluster turns
+     *  read-only) until compaction + defrag + alarm disarm (`api7-ha etcd disarm`). */
+    auto_compaction_mode: z.enum(['periodic', 'revision'], { message: 'must be "periodic" (retention is a duration) or "revision" (retention is a count)' }).default('periodic'),
+    auto_compaction_retention: strict('compactionRetention').default('1h'),
+    quota_backend_bytes: z
+      .number({ message: 'must be a number of bytes' })
+      .int()
+      .min(2 ** 20, { message: 'must be at least 1 MiB (1048576)' })
+      .max(8 * 2 ** 30, { message: "must be at most 8 GiB (8589934592), etcd's suggested maximum" })
+      .default(2 * 2 ** 30),
     auth: z
       .object({
         enabled: z.boolean().default(false),
@@ -132,9 +143,11 @@ const etcdSchema = z
         /** Client certificate for the dashboards and gateways (mTLS). */
         client_cert_file: localPath.optional(),
         client_key_file: localPath.optional(),
+        /** `status` warns this many days before a certificate on a host expires. */
+        expiry_warning_days: int(1, 3650).default(30),
       })
       .strict()
-      .default({ enabled: false }),
+      .default({ enabled: false, expiry_warning_days: 30 }),
   })
   .strict();
 
@@ -326,6 +339,9 @@ const drillsSchema = z
     )
       .optional()
       .default('none'),
+    /** Scenarios that destroy state and rebuild it (etcd-quorum-loss: its rollback is a restore from
+     *  a snapshot taken by the drill): refused unless the operator allows them here. */
+    allow_destructive: z.boolean().default(false),
     thresholds: drillThresholdsSchema.default(() => drillThresholdsSchema.parse({})),
     stop_conditions: z.array(stopConditionSchema).max(20, { message: 'must list at most 20 stop conditions' }).default([]),
   })
@@ -354,6 +370,20 @@ const notificationsSchema = z
   })
   .strict();
 
+const backupSchema = z
+  .object({
+    /** Where snapshots are kept on the worker's machine (every worker must see the same folder);
+     *  default: backups/<cluster> beside the inventory. */
+    dir: localPath.optional(),
+    /** Snapshots of this cluster kept; older ones are deleted after a new one is taken. */
+    retention: int(1, 1000).default(14),
+    /** Restore every snapshot into a throwaway etcd on the worker and compare it with the estate. */
+    verify: z.boolean().default(true),
+    /** A folder holding the etcd and etcdctl the verification runs (default: found on PATH). */
+    verify_tools_dir: localPath.optional(),
+  })
+  .strict();
+
 export const inventorySchema = z
   .object({
     cluster: z
@@ -373,6 +403,7 @@ export const inventorySchema = z
     failover: failoverSchema.default(() => failoverSchema.parse({})),
     drills: drillsSchema.default(() => drillsSchema.parse({})),
     notifications: notificationsSchema.default(() => notificationsSchema.parse({})),
+    backup: backupSchema.default(() => backupSchema.parse({})),
     /** Written by the lab (the host that plays the probe route's upstream); ignored by deploys. */
     lab: z.object({ upstream_host: strict('hostName').optional() }).strict().optional(),
   })

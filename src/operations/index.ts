@@ -23,7 +23,8 @@ import type { NotificationMessage } from '../notifications/messages';
 import { sendNotification } from '../notifications/send';
 import * as release from '../reconcile/release';
 import * as drain from '../reconcile/drain';
-import { snapshotEtcd, type SnapshotInput } from '../reconcile/snapshot';
+import { snapshotEtcd, type SnapshotInput } from '../reconcile/upgrade-snapshot';
+import { ETCD_OPERATIONS } from './etcd';
 import type {
   ApiTarget,
   ComponentStep,
@@ -173,6 +174,8 @@ export const OPERATIONS = {
   /** Old releases out: folders, tarballs and images beyond the running, the previous and `keep` more. */
   cleanupReleases: eachHost((ctx, item: ComponentStep & { keep: number }) => release.cleanupReleases(ctx, item, item.keep)),
   snapshotEtcd: onWorker((ctx, input: SnapshotInput) => snapshotEtcd((t) => ctx.executor(t, input.secrets), input)),
+  // ---- day 2 for etcd: backups, restore, membership, upkeep (src/operations/etcd.ts) -------------
+  ...ETCD_OPERATIONS,
 };
 
 const faultTools = (ctx: OpContext, secrets: Secrets): faults.FaultTools => ({ exec: (t) => ctx.executor(t, secrets), drivers: ctx.faultDrivers });

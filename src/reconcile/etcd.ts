@@ -6,6 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import * as docker from '../commands/docker';
 import * as etcd from '../commands/etcd';
+import * as maint from '../commands/etcd-maintenance';
 import * as files from '../commands/files';
 import type { FileSpec } from '../commands/types';
 import type { SshTarget } from '../inventory/model';
@@ -27,7 +28,7 @@ export interface MemberResult {
   reason?: string;
 }
 
-const memberHash = (step: EtcdMemberStep, imageId: string | undefined) => configHash({ member: etcd.memberConfigForHash(step.member), imageId: imageId ?? step.image.name });
+export const memberHash = (step: EtcdMemberStep, imageId: string | undefined) => configHash({ member: etcd.memberConfigForHash(step.member), imageId: imageId ?? step.image.name });
 
 async function tlsFileSpecs(dir: string, tls: TlsFiles, withServer: boolean): Promise<FileSpec[]> {
   const read = (p: string) => readFile(p, 'utf8');
@@ -76,10 +77,18 @@ export async function ensureMember(ctx: StepContext, step: EtcdMemberStep, stamp
   if (!current) {
     // A data dir that already holds a member (container removed by hand, host restored) rejoins as
     // "existing"; bootstrapping it again would fail ("member has already been bootstrapped").
-    const bootstrapped = (await x.run(files.isDir(`${m.dataDir}/member`))).code === 0;
-    await x.run(etcd.runMember(m, bootstrapped ? 'existing' : 'new', hash));
+    let bootstrapped = (await x.run(files.isDir(`${m.dataDir}/member`))).code === 0;
+    if (bootstrapped && step.joining) {
+      // A host joining a running cluster (member add) starts empty: whatever member data it holds is
+      // from another cluster or an earlier life. Kept aside, never deleted.
+      const aside = `${etcd.withoutTrailingSlash(m.dataDir)}.before-join-${stamp}`;
+      await x.run(maint.moveAside(m.dataDir, aside));
+      await x.run(files.mkdirP(m.dataDir));
+      bootstrapped = false;
+    }
+    await x.run(etcd.runMember(m, bootstrapped || step.joining ? 'existing' : 'new', hash));
     // No wait here: a member that crash-loops is caught by the quorum check (crashLoops below).
-    return result('created', image, bootstrapped ? 'rejoined with its existing data dir' : undefined);
+    return result('created', image, step.joining ? 'joined the running cluster (member add, state existing)' : bootstrapped ? 'rejoined with its existing data dir' : undefined);
   }
   if (current.labels[docker.LABELS.configHash] !== hash) {
     const why = current.labels[docker.LABELS.managedBy] ? 'its configuration changed' : 'it was not created by api7-ha (adopting it)';
@@ -100,24 +109,7 @@ export async function ensureMember(ctx: StepContext, step: EtcdMemberStep, stamp
 export async function recreateMember(ctx: StepContext, step: EtcdMemberStep, stamp: string): Promise<MemberResult> {
   const x = ctx.exec;
   const m = step.member;
-  const image = await ensureImage(ctx, step.image);
-  const hash = memberHash(step, image.id);
-  const parked = `${m.containerName}-replaced-${stamp}`;
-  const current = await inspectContainer(x, m.containerName);
-
-  if (!current || current.labels[docker.LABELS.configHash] !== hash) {
-    if (current) {
-      const dataMount = current.mounts.find((mt) => mt.destination === '/etcd_data');
-      if (dataMount && dataMount.source !== m.dataDir)
-        throw new PermanentError(
-          `${x.host}: the running etcd container keeps its data in ${dataMount.source}, not ${m.dataDir}; recreating it would start an empty member. Set etcd.data_dir: ${dataMount.source}`,
-        );
-      if (current.running) await x.run(docker.stop(m.containerName));
-      await x.run(docker.rename(m.containerName, parked));
-    }
-    await memberFiles(ctx, step, stamp);
-    await x.run(etcd.runMember(m, 'existing', hash));
-  }
+  const { image, parked } = await replaceContainer(ctx, step, stamp);
   if (x.planning) return { host: x.host, member: m.member.name, action: 'recreated', image };
 
   const own: etcd.EtcdctlTarget = { containerName: m.containerName, endpoints: [`${m.member.address}:${m.clientPort}`], auth: m.auth, tls: m.tls };
@@ -142,6 +134,30 @@ export async function recreateMember(ctx: StepContext, step: EtcdMemberStep, sta
   return { host: x.host, member: m.member.name, action: 'recreated', image };
 }
 
+/**
+ * The first half of a recreation: the old container stopped and renamed (kept), a new one started with
+ * its data dir and ETCD_INITIAL_CLUSTER_STATE=existing. No wait: a restore starts every member at once.
+ */
+export async function replaceContainer(ctx: StepContext, step: EtcdMemberStep, stamp: string): Promise<{ image: ImageResult; parked: string; replaced: boolean }> {
+  const x = ctx.exec;
+  const m = step.member;
+  const image = await ensureImage(ctx, step.image);
+  const hash = memberHash(step, image.id);
+  const parked = `${m.containerName}-replaced-${stamp}`;
+  const current = await inspectContainer(x, m.containerName);
+  if (current && current.labels[docker.LABELS.configHash] === hash) return { image, parked, replaced: false };
+  if (current) {
+    const dataMount = current.mounts.find((mt) => mt.destination === '/etcd_data');
+    if (dataMount && dataMount.source !== m.dataDir)
+      throw new PermanentError(`${x.host}: the running etcd container keeps its data in ${dataMount.source}, not ${m.dataDir}; recreating it would start an empty member. Set etcd.data_dir: ${dataMount.source}`);
+    if (current.running) await x.run(docker.stop(m.containerName));
+    await x.run(docker.rename(m.containerName, parked));
+  }
+  await memberFiles(ctx, step, stamp);
+  await x.run(etcd.runMember(m, 'existing', hash));
+  return { image, parked, replaced: true };
+}
+
 // ---- quorum check -------------------------------------------------------------------------------
 
 /** etcd prints 64-bit IDs as JSON numbers; keep them exact by reading them as strings. */
@@ -162,13 +178,49 @@ export function parseHealth(text: string): HealthEntry[] {
 
 interface StatusEntry {
   Endpoint: string;
-  Status: { header: { member_id: string; raft_term: string | number; revision: string | number }; leader?: string; raftTerm?: string | number; dbSize?: number };
+  Status: {
+    header: { member_id: string; raft_term: string | number; revision: string | number };
+    leader?: string;
+    raftTerm?: string | number;
+    dbSize?: number;
+    dbSizeInUse?: number;
+    version?: string;
+  };
 }
+
+/** `etcdctl alarm list` lines: "memberID:8211f1d0f64f3269 alarm:NOSPACE" (the ID in decimal on 3.4). */
+export function parseAlarms(text: string): { memberId: string; alarm: string }[] {
+  return text
+    .split('\n')
+    .map((l) => /memberID:(\w+)\s+alarm:(\w+)/.exec(l.trim()))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => ({ memberId: m[1]!, alarm: m[2]! }));
+}
+
+/** What an operator does about a NOSPACE alarm, exactly. */
+export const NOSPACE_FIX =
+  'etcd is out of space (NOSPACE alarm): the cluster serves reads and deletes but refuses every write until the alarm is disarmed. ' +
+  'Fix: `api7-ha etcd disarm -i INVENTORY` (compacts to the current revision, defragments one member at a time, followers first, then disarms); ' +
+  'by hand: `etcdctl compaction <revision> --physical`, `etcdctl defrag --endpoints <each member, one at a time>`, `etcdctl alarm disarm`. ' +
+  'If the live data itself is near the quota, raise etcd.quota_backend_bytes and deploy first.';
 interface MemberEntry {
   ID: string;
   name: string;
   peerURLs: string[];
   clientURLs?: string[];
+}
+
+export interface QuorumMember {
+  name: string;
+  id: string;
+  peerUrl: string;
+  healthy: boolean;
+  endpoint?: string;
+  isLeader: boolean;
+  /** From endpoint status: the backend's size on disk and in use (after a defrag they meet), version. */
+  dbSize?: number;
+  dbSizeInUse?: number;
+  version?: string;
 }
 
 export interface QuorumReport {
@@ -178,12 +230,15 @@ export interface QuorumReport {
   leaderName?: string;
   term?: string;
   revision?: string;
-  members: { name: string; id: string; peerUrl: string; healthy: boolean; endpoint?: string; isLeader: boolean }[];
+  members: QuorumMember[];
+  alarms?: { memberId: string; alarm: string }[];
+  /** Not (yet) a failure: a backend close to its quota. */
+  warnings?: string[];
   checkedVia?: string;
 }
 
 /** Judge the cluster from etcdctl's answers: all healthy, one leader, one term, no alarm, the right members. */
-export function judgeQuorum(input: Pick<QuorumCheckInput, 'expectedMembers'>, raw: { health: string; status: string; alarms: string; members: string }): QuorumReport {
+export function judgeQuorum(input: Pick<QuorumCheckInput, 'expectedMembers'> & { quotaBytes?: number }, raw: { health: string; status: string; alarms: string; members: string }): QuorumReport {
   const problems: string[] = [];
   const health = parseHealth(raw.health);
   let status: StatusEntry[] = [];
@@ -209,7 +264,16 @@ export function judgeQuorum(input: Pick<QuorumCheckInput, 'expectedMembers'>, ra
   if (leaders.has('0')) problems.push('a member has no leader');
   if (terms.size > 1) problems.push(`members are in different raft terms (${[...terms].join(', ')})`);
   const alarms = raw.alarms.trim();
+  const parsedAlarms = parseAlarms(alarms);
   if (alarms) problems.push(`alarms raised: ${alarms.replace(/\n/g, '; ')}`);
+  if (parsedAlarms.some((a) => a.alarm === 'NOSPACE')) problems.push(NOSPACE_FIX);
+  const warnings: string[] = [];
+  if (input.quotaBytes)
+    for (const st of status) {
+      const size = st.Status.dbSize ?? 0;
+      if (size > 0.8 * input.quotaBytes)
+        warnings.push(`${st.Endpoint}: backend ${Math.round(size / 2 ** 20)} MiB is ${Math.round((100 * size) / input.quotaBytes)} % of the quota (${Math.round(input.quotaBytes / 2 ** 20)} MiB): run \`api7-ha etcd defrag\` or raise etcd.quota_backend_bytes before NOSPACE`);
+    }
 
   const expectedNames = input.expectedMembers.map((m) => m.name).sort();
   const actualNames = members.map((m) => m.name).sort();
@@ -232,6 +296,7 @@ export function judgeQuorum(input: Pick<QuorumCheckInput, 'expectedMembers'>, ra
     ...(status[0] ? { revision: String(status[0].Status.header.revision) } : {}),
     members: members.map((m) => {
       const endpoint = m.clientURLs?.[0];
+      const st = status.find((x) => String(x.Status.header.member_id) === String(m.ID));
       return {
         name: m.name,
         id: String(m.ID),
@@ -239,8 +304,13 @@ export function judgeQuorum(input: Pick<QuorumCheckInput, 'expectedMembers'>, ra
         healthy: endpoint ? healthyEndpoints.has(endpoint) : false,
         ...(endpoint ? { endpoint } : {}),
         isLeader: String(m.ID) === leader,
+        ...(st?.Status.dbSize !== undefined ? { dbSize: st.Status.dbSize } : {}),
+        ...(st?.Status.dbSizeInUse !== undefined ? { dbSizeInUse: st.Status.dbSizeInUse } : {}),
+        ...(st?.Status.version ? { version: st.Status.version } : {}),
       };
     }),
+    ...(parsedAlarms.length ? { alarms: parsedAlarms } : {}),
+    ...(warnings.length ? { warnings } : {}),
   };
 }
 

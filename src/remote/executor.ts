@@ -1,7 +1,8 @@
 // Runs the command builders' values on one host. Two modes share every code path above them:
 // "apply" runs everything; "plan" runs read-only probes and records what would change (commands,
 // file diffs, uploads), which is how `deploy --plan` reuses the deploy's own logic.
-import { createReadStream } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { shellLine } from '../commands/shell';
 import type { FileSpec, RemoteCommand } from '../commands/types';
@@ -75,6 +76,12 @@ export class HostExecutor {
 
   private conn(): Promise<SshConnection> {
     return this.pool.get(this.target);
+  }
+
+  /** Copy a remote file into a new local one (never overwriting); see downloadFile. Apply mode only. */
+  async download(remotePath: string, localPath: string, opts: { onProgress?: (bytes: number) => void; signal?: AbortSignal } = {}): Promise<{ bytes: number; sha256: string }> {
+    if (this.planning) throw new Error(`${this.host}: a plan does not copy files off hosts`);
+    return downloadFile(this, await this.conn(), remotePath, localPath, opts);
   }
 
   /** Mask every secret value this executor has resolved, in text bound for errors and logs. */
@@ -297,4 +304,47 @@ export class HostExecutor {
     if (privateDir) await this.removePrivateDir(privateDir);
     return { uploaded: true, bytes: total - offset, resumedFrom: offset };
   }
+}
+
+/**
+ * Copy a file off a host into a local file that must not exist yet (`wx`: never overwritten), over
+ * SFTP as the connecting user. Returns the bytes copied and the sha256 of what arrived.
+ */
+export async function downloadFile(
+  x: HostExecutor,
+  conn: SshConnection,
+  remotePath: string,
+  localPath: string,
+  opts: { onProgress?: (bytes: number) => void; signal?: AbortSignal } = {},
+): Promise<{ bytes: number; sha256: string }> {
+  const sftp = await conn.sftp();
+  const hash = createHash('sha256');
+  let bytes = 0;
+  await new Promise<void>((resolve, reject) => {
+    const src = sftp.createReadStream(remotePath);
+    const dst = createWriteStream(localPath, { flags: 'wx', mode: 0o600 });
+    const onAbort = () => {
+      src.destroy();
+      dst.destroy();
+      reject(opts.signal?.reason instanceof Error ? opts.signal.reason : new Error('cancelled'));
+    };
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    let last = 0;
+    src.on('data', (chunk: Buffer) => {
+      bytes += chunk.length;
+      hash.update(chunk);
+      if (Date.now() - last > 500) {
+        last = Date.now();
+        opts.onProgress?.(bytes);
+      }
+    });
+    src.on('error', (e: Error) => reject(new Error(`${x.host}: cannot read ${remotePath} over SFTP as ${x.target.user}: ${e.message}`)));
+    dst.on('error', (e: Error) => reject(new Error(`cannot write ${localPath}: ${e.message}`)));
+    dst.on('close', () => {
+      opts.signal?.removeEventListener('abort', onAbort);
+      resolve();
+    });
+    src.pipe(dst);
+  });
+  return { bytes, sha256: hash.digest('hex') };
 }

@@ -120,6 +120,7 @@ export type DeployFacts = Omit<DeployResult, 'cluster' | 'product' | 'endpoints'
   preflight: { reports: PreflightReport[]; problems: Problem[] };
   members: MemberResult[];
   quorum: QuorumReport;
+  etcdChange?: Pick<DeployResult['etcd'], 'membership' | 'snapshotBefore'>;
 };
 
 export function deployResult(f: DeployFacts): DeployResult {
@@ -135,7 +136,7 @@ export function deployResult(f: DeployFacts): DeployResult {
       ...(a.haproxyImage ? { haproxyImage: a.haproxyImage } : {}),
     },
     preflight: { problems: f.preflight.problems.filter((p) => p.severity !== 'info'), hosts: f.preflight.reports.map((r) => ({ host: r.host, facts: r.facts })) },
-    etcd: { members: f.members, quorum: f.quorum },
+    etcd: { members: f.members, quorum: f.quorum, ...f.etcdChange },
     controlPlane: f.controlPlane,
     dataPlane: f.dataPlane,
     loadBalancers: f.loadBalancers,

@@ -26,7 +26,10 @@ import {
   type Delivered,
   type FailoverChoice,
 } from './deploy-result';
+import { membershipInput, snapshotPlan, type MembershipInput, type SnapshotPlan } from '../steps/etcd-inputs';
+import { snapshotAndCopy } from './backup';
 import { clockProblemsOf, preflightTable } from './problems';
+import { membershipLine, membershipRefusal, replaceMembership } from './replace-member';
 import { activate, deliver } from './rollout';
 import { childId, titleOf, type Fragment, type HostOutcome, type Runner, type Step, type StepDef } from './runner';
 import type { ComponentRollout, DeployInput, DeployResult, FailoverResult, HostRollout } from './types';
@@ -76,11 +79,11 @@ export function deployRun(input: DeployInput): DeployRun {
   const failover = failoverChoice(input);
   return {
     steps: DEPLOY_STEPS.map((d) => ({ id: d.id, title: titleOf(d, inputs), plan: 'plan' in d ? d.plan(inputs) : [] })),
-    run: (r) => deploy(r, inputs, failover),
+    run: (r) => deploy(r, inputs, { membership: membershipInput(input.spec), snapshot: snapshotPlan(input.spec) }, failover),
   };
 }
 
-async function deploy(r: Runner<DeployStepId>, inputs: DeployInputs, failover: FailoverChoice): Promise<DeployResult> {
+async function deploy(r: Runner<DeployStepId>, inputs: DeployInputs, etcd: EtcdChangeInputs, failover: FailoverChoice): Promise<DeployResult> {
   // 1. The packages the operator received from the vendor: checksums recorded in this run;
   // 2. at the same time, preflight on every host at once (every problem on every host, together).
   const [artifacts, preflight] = await Promise.all([
@@ -96,7 +99,16 @@ async function deploy(r: Runner<DeployStepId>, inputs: DeployInputs, failover: F
   delivery.catch(() => undefined); // awaited after etcd
 
   // 3. etcd: the runbook's `docker run` on every member at once (a first boot needs them all).
-  const members = await r.step('etcd-bootstrap', (s) => etcdBootstrap(r, s, hosts.members), membersSummary);
+  let etcdChange: EtcdChange = {};
+  const members = await r.step(
+    'etcd-bootstrap',
+    async (s) => {
+      const b = await etcdBootstrap(r, s, etcd, hosts.members);
+      etcdChange = b.change;
+      return b.members;
+    },
+    membersSummary,
+  );
 
   // 4. Quorum: health, status (one leader, one term), alarms, member list equal to the inventory.
   const quorum = await r.step('quorum-check', (s) => s.checkQuorum(inputs.quorum), quorumSummary);
@@ -120,10 +132,10 @@ async function deploy(r: Runner<DeployStepId>, inputs: DeployInputs, failover: F
   const verification = await r.step('verification', (s) => verify(s, inputs, r.runId.slice(0, 8)), (v) => `served ${v.propagationMs} ms after the write`);
 
   // 9. Failover verification: the runbook's three checks, in a child run (its own history and UI page).
-  const changed = changedAnything(members, controlPlane, dataPlane, loadBalancers);
+  const changed = changedAnything(members, controlPlane, dataPlane, loadBalancers) || !!etcdChange.membership;
   const checks = await failoverChecks(r, inputs, failover, changed);
 
-  return deployResult({ inputs, artifacts, preflight, members, quorum, controlPlane, dataPlane, loadBalancers, verification, ...(checks ? { failover: checks } : {}), changed, durationsMs: r.durations() });
+  return deployResult({ inputs, artifacts, preflight, members, etcdChange, quorum, controlPlane, dataPlane, loadBalancers, verification, ...(checks ? { failover: checks } : {}), changed, durationsMs: r.durations() });
 }
 
 // ---- the steps -----------------------------------------------------------------------------------
@@ -146,8 +158,37 @@ async function deliverAll(s: Step, hosts: DeployHosts): Promise<Delivered> {
   return delivered([...cp, ...dp]);
 }
 
-async function etcdBootstrap(r: Runner<DeployStepId>, s: Step, members: EtcdMemberStep[]): Promise<MemberResult[]> {
+/** What a change to a running cluster's membership needs (the replace-member runbook's inputs). */
+interface EtcdChangeInputs {
+  membership: MembershipInput;
+  snapshot: SnapshotPlan;
+}
+
+type EtcdChange = Pick<DeployResult['etcd'], 'membership' | 'snapshotBefore'>;
+
+async function etcdBootstrap(r: Runner<DeployStepId>, s: Step, etcd: EtcdChangeInputs, members: EtcdMemberStep[]): Promise<{ members: MemberResult[]; change: EtcdChange }> {
+  const change: EtcdChange = {};
+  const snapshotBefore = async (reason: 'before-replace' | 'before-recreate') => {
+    change.snapshotBefore = (await snapshotAndCopy(s, etcd.snapshot, { stamp: r.stamp, workflowId: r.id, reason })).record.fileName;
+  };
+  // A running cluster whose member list the inventory changed (a lost host replaced by a new one):
+  // the replace-member path (snapshot, member remove, member add, the new member started as
+  // existing), never a fresh bootstrap of the new host. A first deploy finds no cluster.
+  if (r.patched('etcd-membership-change')) {
+    const live = await s.etcdMembershipPlan(etcd.membership);
+    if (live.exists && (live.change.remove || live.change.add || live.pendingStart)) {
+      const why = membershipRefusal(live);
+      if (why) r.block(`etcd: the inventory changes the member list (${membershipLine(live)}), ${why}`, 'MembershipRefused');
+      await snapshotBefore('before-replace');
+      const byHost = new Map(members.map((m) => [m.target.host, m] as const));
+      // Not cancellable: a member removed and its replacement never added would leave two members.
+      const m = await r.critical(() => replaceMembership(s, etcd.membership, (h) => byHost.get(h)!, live, r.stamp));
+      change.membership = { ...(m.removed ? { removed: m.removed.name } : {}), ...(m.added ? { added: m.added.host } : {}) };
+    }
+  }
   const results = await Promise.all(members.map((m) => s.ensureEtcdMember(m, r.stamp)));
+  // kubespray's rule: a snapshot before any member of a running cluster is recreated.
+  if (!change.snapshotBefore && results.some((m) => m.action === 'needs-recreate') && r.patched('etcd-snapshot-before-recreate')) await snapshotBefore('before-recreate');
   // Members whose configuration changed: one at a time, each rejoining with its data dir and healthy
   // before the next (etcd runtime reconfiguration: one member at a time).
   for (const [i, m] of results.entries()) {
@@ -158,7 +199,7 @@ async function etcdBootstrap(r: Runner<DeployStepId>, s: Step, members: EtcdMemb
     // (old container parked, new one not yet started) would leave the cluster a member short.
     results[i] = await r.critical(() => s.recreateEtcdMember(members[i]!, r.stamp));
   }
-  return results;
+  return { members: results, change };
 }
 
 /** First install: every dashboard at once. A running control plane: one host at a time. */

@@ -98,6 +98,29 @@ export const OPERATION_META: { [K in OpName]: OpMeta<K> } = {
   snapshotEtcd: { profile: 'waits', summary: (i) => `etcd: snapshot save ${i.dir}/${i.name}`, detail: (r) => `${r.path} (revision ${r.revision ?? '?'}, ${r.totalKeys ?? '?'} keys)` },
   pastDrillCount: { profile: 'quick', summary: () => 'rotation: drills so far' },
   lockHolder: { profile: 'quick', summary: (cluster) => `who holds the lock of ${cluster}` },
+
+  // ---- day 2 for etcd ------------------------------------------------------------------------------
+  readEtcdQuorum: { profile: 'quick', summary: () => 'etcd: read health, status, alarms, member list once' },
+  chooseSnapshotSource: { profile: 'quick', summary: (_s, o) => `etcd: choose the member to snapshot${o.withoutQuorum ? ' (without quorum: any running member)' : ''}` },
+  takeSnapshot: { profile: 'transfer', summary: (s) => `${s.target.host}: etcdctl snapshot save ${s.fileName} from ${s.member}`, detail: (f) => `revision ${f.revision}, ${f.totalKeys} keys` },
+  fetchSnapshot: { profile: 'transfer', summary: (s) => `${s.target.host}: copy ${s.fileName} into the backup folder`, detail: (f) => (f.copied ? 'copied, sha256 checked' : 'already in the folder') },
+  verifyBackup: { profile: 'waits', summary: (v) => `worker: restore ${v.file.split('/').pop() ?? ''} into a throwaway etcd, compare with the estate at revision ${v.revision}` },
+  applyBackupRetention: { profile: 'quick', summary: (store) => `worker: keep the newest ${store.retention} snapshots of ${store.cluster}` },
+  stopEtcdMember: { profile: 'quick', summary: (s) => `${s.target.host}: docker stop ${s.containerName}`, detail: (r) => (r.wasRunning ? 'stopped' : 'was not running') },
+  restoreEtcdMember: { profile: 'transfer', summary: (s) => `${s.target.host}: data dir aside, snapshot restore as ${s.restore.name}`, detail: (r) => (r.restored ? `restored${r.aside ? `, old data in ${r.aside}` : ''}` : 'restored already') },
+  startRestoredMember: { profile: 'transfer', summary: (s) => `${s.target.host}: start the restored member ${s.restore.name}`, detail: (r) => r.action },
+  etcdMembershipPlan: { profile: 'quick', summary: () => 'etcd: the live member list against the inventory' },
+  removeEtcdMember: { profile: 'quick', summary: (_i, m) => `etcd: member remove ${m.name || m.peerUrl}` },
+  addEtcdMember: { profile: 'quick', summary: (_i, m) => `etcd: member add ${m.name} (${m.peerUrl})` },
+  defragEtcdMember: { profile: 'waits', summary: (_i, m) => `etcd: defrag ${m.name}${m.isLeader ? ' (the leader, after handing over)' : ''}`, detail: (d) => `${Math.round(d.before.dbSize / 2 ** 20)} -> ${Math.round(d.after.dbSize / 2 ** 20)} MiB` },
+  moveEtcdLeader: { profile: 'quick', summary: (_i, to) => `etcd: move-leader to ${to.name}` },
+  compactEtcd: { profile: 'waits', summary: () => 'etcd: compaction to the current revision' },
+  disarmEtcdAlarms: { profile: 'quick', summary: () => 'etcd: alarm disarm' },
+  readMemberCa: { profile: 'quick', summary: (s) => `${s.target.host}: read the CA etcd trusts` },
+  rotateMemberTls: { profile: 'waits', summary: (s, c) => `${s.target.host}: etcd member ${[c.caPem ? 'CA' : '', c.server ? 'certificate' : ''].filter(Boolean).join(' and ')}, restart`, detail: (r) => (r.restarted ? `restarted in ${r.ms} ms` : 'unchanged') },
+  rotateComponentTls: { profile: 'waits', summary: (s, c) => `${s.target.host}: ${what(s)} ${[c.caPem ? 'CA' : '', c.client ? 'client certificate' : ''].filter(Boolean).join(' and ')}, restart`, detail: (r) => (r.restarted ? `restarted in ${r.ms} ms` : 'unchanged') },
+  putMarkerRoute: { profile: 'waits', summary: (_a, _e, _p, id) => `control plane: write route ${id} and wait until the data plane serves it` },
+  routeServed: { profile: 'quick', summary: (_e, _p, host) => `data plane: is ${host} served?` },
 };
 
 export const OP_NAMES = Object.keys(OPERATION_META) as OpName[];

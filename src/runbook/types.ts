@@ -67,7 +67,14 @@ export interface DeployResult {
   endpoints: Endpoints;
   packages: { controlPlane: Pick<PackageInfo, 'fileName' | 'sha256'>; dataPlane: Pick<PackageInfo, 'fileName' | 'sha256'>; etcdImage?: ImageFacts; haproxyImage?: ImageFacts };
   preflight: { problems: Problem[]; hosts: Pick<PreflightReport, 'host' | 'facts'>[] };
-  etcd: { members: MemberResult[]; quorum: QuorumReport };
+  etcd: {
+    members: MemberResult[];
+    quorum: QuorumReport;
+    /** The inventory changed the member list of a running cluster: the replacement this run made. */
+    membership?: { removed?: string; added?: string };
+    /** The snapshot taken before this run changed etcd (a member replaced or recreated), in the backup folder. */
+    snapshotBefore?: string;
+  };
   controlPlane: ComponentRollout;
   dataPlane: ComponentRollout;
   loadBalancers: LoadBalancerResult[];

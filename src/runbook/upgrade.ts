@@ -22,7 +22,7 @@ import { batches, controlPlaneHosts, dataPlaneHosts, etcdMembers, loadBalancerHo
 import type { ProductFacts } from '../products/types';
 import type { LbServer } from '../reconcile/drain';
 import type { HostRelease, Release } from '../reconcile/release';
-import type { SnapshotInput, SnapshotResult } from '../reconcile/snapshot';
+import type { SnapshotInput, SnapshotResult } from '../reconcile/upgrade-snapshot';
 import {
   apiTarget,
   artifactPaths,

@@ -61,6 +61,8 @@ export interface EtcdMemberStep extends HostStep {
   member: EtcdMemberInput;
   image: ImageDelivery;
   tlsFiles?: TlsFiles;
+  /** A new member joining a running cluster after `member add` (state existing, empty data dir). */
+  joining?: boolean;
 }
 
 export interface TlsFiles {
@@ -78,6 +80,8 @@ export interface QuorumCheckInput {
   expectedMembers: { name: string; peerUrl: string }[];
   deadlineS: number;
   secrets: Secrets;
+  /** The members' quota: a backend near it is warned about before NOSPACE. */
+  quotaBytes?: number;
 }
 
 export interface PackageInfo {
@@ -174,6 +178,9 @@ export function etcdMemberInput(spec: ClusterSpec, host: HostSpec): EtcdMemberIn
     enableV2: spec.etcd.enableV2,
     ...(spec.etcd.heartbeatIntervalMs ? { heartbeatIntervalMs: spec.etcd.heartbeatIntervalMs } : {}),
     ...(spec.etcd.electionTimeoutMs ? { electionTimeoutMs: spec.etcd.electionTimeoutMs } : {}),
+    autoCompactionMode: spec.etcd.autoCompactionMode,
+    autoCompactionRetention: spec.etcd.autoCompactionRetention,
+    quotaBackendBytes: spec.etcd.quotaBackendBytes,
     auth: spec.etcd.auth,
     tls: spec.etcd.tls.enabled,
   };
@@ -202,6 +209,7 @@ export function quorumCheckInput(spec: ClusterSpec, deadlineS = 120): QuorumChec
     expectedMembers: etcdMembers(spec).map((h) => ({ name: h.etcdName ?? h.name, peerUrl: `${scheme}://${h.address}:${spec.etcd.peerPort}` })),
     deadlineS,
     secrets: spec.secrets,
+    quotaBytes: spec.etcd.quotaBackendBytes,
   };
 }
 

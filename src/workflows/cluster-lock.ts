@@ -37,7 +37,7 @@ export async function acquireClusterLock(cluster: string, kind: LockHolder['kind
     if (!(e instanceof WorkflowExecutionAlreadyStartedError)) throw e;
     const holder = await act.lockHolder(cluster);
     throw ApplicationFailure.nonRetryable(
-      `refused: ${holder ? `${holder.kind} ${holder.workflowId} is running` : 'another deploy or drill is running'} on cluster ${cluster}; one deploy or drill at a time per cluster`,
+      `refused: ${holder ? `${holder.kind} ${holder.workflowId} is running` : 'another deploy or drill is running'} on cluster ${cluster}; one deploy, drill, restore, member replacement or etcd upkeep at a time per cluster`,
       'ClusterBusy',
       holder,
     );

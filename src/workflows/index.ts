@@ -4,3 +4,4 @@ export { runbookBatch } from './batch';
 export { failoverVerification } from './failover-verification';
 export { clusterLock } from './cluster-lock';
 export { cleanupCluster, upgradeCluster } from './upgrade-cluster';
+export { backupCluster, defragEtcd, disarmEtcd, replaceEtcdMember, restoreCluster, rotateEtcdCertificates } from './etcd';

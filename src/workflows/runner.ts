@@ -18,7 +18,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import { progressQuery, type RunProgress } from '../contracts';
+import { progressQuery, type LockHolder, type RunProgress } from '../contracts';
 import { OPERATION_META, OP_NAMES, hostRange } from '../runbook/operations';
 import { childId, messageOf, type BatchAt, type Fragment, type HostOutcome, type OpName, type Ops, type Runner, type Step } from '../runbook/runner';
 import type { ChildRuns } from '../runbook/types';
@@ -165,7 +165,7 @@ export interface Run<Id extends string, T> {
   listed?: boolean;
   steps: { id: Id; title: string }[];
   /** Hold the cluster's lock for the whole run (one deploy or drill per cluster). */
-  lock?: 'deploy' | 'drill';
+  lock?: LockHolder['kind'];
   /** How the run ends in its step tree when it returns (a drill can return a failed verdict). */
   outcome?: (result: T) => { ok: boolean; error?: string };
   /** The message a cancel ends the run with. */

@@ -16,6 +16,8 @@ import { SshPool } from '../../src/remote/ssh';
 import type { DeployResult } from '../../src/runbook/types';
 import type { DrillJournal } from '../../src/drills/journal';
 import { cli, startWorker, temporalEnv, type WorkerProcess } from '../support/cli';
+import { directRunner } from '../support/day2-runner';
+import { backup, type BackupStepId } from '../../src/runbook/backup';
 import { hostOf, labSkip, ssh, sshOk, testLab } from '../support/lab';
 
 const lab = testLab('variants');
@@ -239,5 +241,29 @@ void describe('deploy variants on the lab: APISIX 3, a sudo user, etcd auth + mT
     assert.equal(r.code, 0, r.stderr.slice(-3000));
     const result = JSON.parse(r.stdout) as DeployResult;
     assert.equal(result.changed, false);
+  });
+
+  void it('backs up with etcd auth and mTLS as the sudo user and verifies it; status reports the certificates\' expiry', async () => {
+    const spec = loadInventory(inventory).spec;
+    const pool = new SshPool();
+    try {
+      const res = await backup(directRunner<BackupStepId>(pool, 'backup-lab-variants', '20250101T000000Z'), { spec, reason: 'manual' });
+      assert.equal(res.verdict, 'verified', JSON.stringify(res.verification));
+      assert.ok((res.verification?.snapshot?.keys ?? 0) >= 1, 'the probe route is in the snapshot');
+      assert.equal(res.verification?.prefix, '/apisix');
+      // The host's copy went to the sudo user only for the copy, and is gone.
+      const left = await ssh(info, hostOf(info, res.source.host), 'sudo ls -A /usr/local/etcd/api7-ha-snapshots');
+      assert.equal(left.stdout.trim(), '');
+    } finally {
+      await pool.closeAll();
+    }
+    const st = await cli(['status', '-i', inventory], env);
+    assert.equal(st.code, 0, st.stderr);
+    assert.match(st.stdout, /^etcd of lab: HEALTHY/);
+    assert.match(st.stdout, /verification: VERIFIED/);
+    // The lab's certificates are valid for 2 days: inside the 30-day warning window.
+    assert.match(st.stdout, /\n(api7-etcd-\d) .* \d{4}-\d\d-\d\d \([01] d\)\n/);
+    assert.match(st.stdout, /warning: ha1: server\.pem \(CN=etcd\) expires in [01] days/);
+    assert.ok(!st.stdout.includes(etcdPassword), 'no secret in the status');
   });
 });

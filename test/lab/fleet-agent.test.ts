@@ -141,7 +141,7 @@ void describe('a fleet with ssh-agent keys, the user\'s own nginx, firewalld on 
     await sshOk(info, ha4, 'docker load -i /tmp/etcd35.tar.gz && rm /tmp/etcd35.tar.gz');
     const me = { name: 'api7-etcd-1', address: ha4.address };
     const spec = memberRunSpec(
-      { cluster: 'etcd35-check', member: me, members: [me], image: img.name, containerName: 'etcd35', dataDir: '/tmp/etcd35-data', clusterToken: 'etcd-cluster', clientPort: 2379, peerPort: 2380, enableV2: true, auth: { enabled: false, user: 'root' }, tls: false },
+      { cluster: 'etcd35-check', member: me, members: [me], image: img.name, containerName: 'etcd35', dataDir: '/tmp/etcd35-data', clusterToken: 'etcd-cluster', clientPort: 2379, peerPort: 2380, enableV2: true, autoCompactionMode: 'periodic', autoCompactionRetention: '1h', quotaBackendBytes: 2147483648, auth: { enabled: false, user: 'root' }, tls: false },
       'new',
       'check',
     );

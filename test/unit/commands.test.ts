@@ -47,6 +47,9 @@ function memberInput(n: number, over: Partial<etcd.EtcdMemberInput> = {}): etcd.
     clientPort: 2379,
     peerPort: 2380,
     enableV2: true,
+    autoCompactionMode: 'periodic',
+    autoCompactionRetention: '1h',
+    quotaBackendBytes: 2147483648,
     auth: { enabled: false, user: 'root' },
     tls: false,
     ...over,
@@ -60,14 +63,22 @@ const LABEL_FLAGS = ['--label', 'io.api7-ha.managed-by=api7-ha', '--label', 'io.
 function withoutLabels(argv: string[]): string[] {
   return argv.filter((a, i) => a !== '--label' && argv[i - 1] !== '--label');
 }
+/** The upkeep variables api7-ha adds after the runbook's (and after the tuning ones). */
+const UPKEEP_FLAGS = ['-e', 'ETCD_AUTO_COMPACTION_MODE=periodic', '-e', 'ETCD_AUTO_COMPACTION_RETENTION=1h', '-e', 'ETCD_QUOTA_BACKEND_BYTES=2147483648'];
+function withoutUpkeep(argv: string[]): string[] {
+  const i = argv.indexOf(UPKEEP_FLAGS[1]!);
+  assert.ok(i > 0, 'the upkeep variables are set');
+  assert.deepEqual(argv.slice(i - 1, i - 1 + UPKEEP_FLAGS.length), UPKEEP_FLAGS);
+  return [...argv.slice(0, i - 1), ...argv.slice(i - 1 + UPKEEP_FLAGS.length)];
+}
 /** The values of every `-e` flag. */
 const envOf = (argv: string[]) => argv.filter((_a, i) => argv[i - 1] === '-e');
 
 void describe('etcd member: the runbook docker run line', () => {
   for (const n of [1, 2, 3]) {
-    void it(`member ${n} of 3: exactly the runbook's flags in the runbook's order, plus the labels before --network`, () => {
+    void it(`member ${n} of 3: exactly the runbook's flags in the runbook's order, plus compaction and quota after them and the labels before --network`, () => {
       const cmd = etcd.runMember(memberInput(n), 'new', HASH);
-      assert.deepEqual(withoutLabels(cmd.argv), runbookArgv(n));
+      assert.deepEqual(withoutUpkeep(withoutLabels(cmd.argv)), runbookArgv(n));
       const net = cmd.argv.indexOf('--network=host');
       assert.deepEqual(cmd.argv.slice(net - LABEL_FLAGS.length, net), LABEL_FLAGS);
       assert.equal(cmd.mutates, true);
@@ -79,7 +90,7 @@ void describe('etcd member: the runbook docker run line', () => {
   void it('renders as the runbook line (without sudo) plus labels, with no quoting needed', () => {
     const line = shellLine(etcd.runMember(memberInput(1), 'new', HASH).argv);
     const [before, afterNet] = runbookArgv(1).join(' ').split(' --network=host');
-    assert.equal(line, `${before} ${LABEL_FLAGS.join(' ')} --network=host${afterNet}`);
+    assert.equal(line, `${before} ${UPKEEP_FLAGS.join(' ')} ${LABEL_FLAGS.join(' ')} --network=host${afterNet}`);
   });
 
   void it('recreating a member (state existing) adds ETCD_INITIAL_CLUSTER_STATE=existing and changes nothing else', () => {
@@ -117,6 +128,9 @@ void describe('etcd member: the runbook docker run line', () => {
       'ETCD_INITIAL_CLUSTER=api7-etcd-1=https://10.0.0.11:2380,api7-etcd-2=https://10.0.0.12:2380,api7-etcd-3=https://10.0.0.13:2380',
       'ETCD_DATA_DIR=/etcd_data',
       'ETCD_ENABLE_V2=true',
+      'ETCD_AUTO_COMPACTION_MODE=periodic',
+      'ETCD_AUTO_COMPACTION_RETENTION=1h',
+      'ETCD_QUOTA_BACKEND_BYTES=2147483648',
       'ETCD_CERT_FILE=/etcd_certs/server.pem',
       'ETCD_KEY_FILE=/etcd_certs/server-key.pem',
       'ETCD_TRUSTED_CA_FILE=/etcd_certs/ca.pem',
@@ -135,7 +149,7 @@ void describe('etcd member: the runbook docker run line', () => {
 
   void it('sets the heartbeat and election timeouts only when the inventory tunes them', () => {
     const tuned = envOf(etcd.runMember(memberInput(1, { heartbeatIntervalMs: 100, electionTimeoutMs: 1000 }), 'new', HASH).argv);
-    assert.deepEqual(tuned.slice(-2), ['ETCD_HEARTBEAT_INTERVAL=100', 'ETCD_ELECTION_TIMEOUT=1000']);
+    assert.deepEqual(tuned.filter((e) => /HEARTBEAT|ELECTION/.test(e)), ['ETCD_HEARTBEAT_INTERVAL=100', 'ETCD_ELECTION_TIMEOUT=1000']);
     assert.ok(!envOf(etcd.runMember(memberInput(1), 'new', HASH).argv).some((e) => /HEARTBEAT|ELECTION/.test(e)));
   });
 
@@ -156,7 +170,18 @@ void describe('etcd member: the runbook docker run line', () => {
   void it('hashes the configuration without the cluster label, so only a real change recreates a member', () => {
     const a = etcd.memberConfigForHash(memberInput(1));
     assert.deepEqual(etcd.memberConfigForHash(memberInput(1, { cluster: 'renamed' })), a);
+    // Read by etcd only when it bootstraps a member: a membership change or a restore's token recreates nothing.
+    assert.deepEqual(etcd.memberConfigForHash(memberInput(1, { members: [MEMBERS[0]!, MEMBERS[1]!, { name: 'api7-etcd-3', address: '10.0.0.16' }] })), a);
+    assert.deepEqual(etcd.memberConfigForHash(memberInput(1, { clusterToken: 'etcd-cluster-restore-x' })), a);
     assert.notDeepEqual(etcd.memberConfigForHash(memberInput(1, { image: 'bitnami/etcd:3.4.14' })), a);
+    // Upkeep settings are configuration too: changing them recreates members one at a time.
+    assert.notDeepEqual(etcd.memberConfigForHash(memberInput(1, { quotaBackendBytes: 2 ** 20 * 16 })), a);
+    assert.notDeepEqual(etcd.memberConfigForHash(memberInput(1, { autoCompactionMode: 'revision', autoCompactionRetention: '1000' })), a);
+  });
+
+  void it('takes compaction and quota from the inventory', () => {
+    const env = envOf(etcd.runMember(memberInput(1, { autoCompactionMode: 'revision', autoCompactionRetention: '10000', quotaBackendBytes: 16777216 }), 'new', HASH).argv);
+    assert.deepEqual(env.filter((e) => /COMPACTION|QUOTA/.test(e)), ['ETCD_AUTO_COMPACTION_MODE=revision', 'ETCD_AUTO_COMPACTION_RETENTION=10000', 'ETCD_QUOTA_BACKEND_BYTES=16777216']);
   });
 });
 
@@ -495,6 +520,7 @@ void describe('every builder marks probes mutates:false and changes mutates:true
     ['docker.stop', docker.stop('etcd'), true],
     ['docker.remove', docker.remove('etcd'), true],
     ['docker.rename', docker.rename('a', 'b'), true],
+    ['docker.restart', docker.restart('etcd'), true],
     ['docker.kill', docker.kill('a', 'USR2'), true],
     ['docker.logs', docker.logs('a'), false],
     ['docker.exec', docker.exec('a', ['true'], 'x'), false],
@@ -562,6 +588,11 @@ void describe('every builder marks probes mutates:false and changes mutates:true
       'etcd.memberConfigForHash',
       'etcd.memberRunSpec',
       'etcd.authEnvFile',
+      'etcd.etcdctlFlags',
+      'etcd.parentDir',
+      'etcd.withoutTrailingSlash',
+      'etcd.etcdctlInvocation',
+      'etcd.authStdin',
       'preflight.firewalldListPorts',
       'preflight.firewalldState',
       'preflight.selinuxState',

@@ -28,6 +28,10 @@ const COMMAND_ARGS: Record<string, string[][]> = {
   deploy: [['deploy'], ['deploy', '--plan'], ['deploy', '--plan', '--offline'], ['deploy', '--wait'], ['deploy', '--plan', '--json']],
   drill: [['drill'], ['drill', '--wait']],
   schedule: [['schedule', 'create', '--cron', '0 3 * * *']],
+  status: [['status']],
+  backup: [['backup', '--wait']],
+  restore: [['restore', '--snapshot', 'missing.db']],
+  'replace-member': [['replace-member', '--member', 'api7-etcd-9', '--with', 'h1']],
 };
 const EVERY_CASE = [['validate'], ['deploy'], ['deploy', '--plan'], ['deploy', '--plan', '--offline'], ['drill'], ['schedule', 'create', '--cron', '0 3 * * *']];
 

@@ -60,8 +60,11 @@ const expectedLabSpec = (inventoryPath: string): ClusterSpec => ({
     clientPort: 2379,
     peerPort: 2380,
     enableV2: true,
+    autoCompactionMode: 'periodic',
+    autoCompactionRetention: '1h',
+    quotaBackendBytes: 2147483648,
     auth: { enabled: false, user: 'root' },
-    tls: { enabled: false },
+    tls: { enabled: false, expiryWarningDays: 30 },
   },
   controlPlane: { installDir: '/opt/api7', adminUser: 'admin', tokenExpireS: 3600 },
   dataPlane: { installDir: '/opt/api7', batchSize: 5, failureBudget: 0 },
@@ -71,10 +74,12 @@ const expectedLabSpec = (inventoryPath: string): ClusterSpec => ({
   drills: {
     probeRatePerS: 20,
     holdS: 6,
+    allowDestructive: false,
     thresholds: { dpMaxOutageMs: 2000, cpMaxOutageMs: 5000, etcdCpWriteRecoveryMs: 5000, etcdDpMaxFailures: 0, recoveryDeadlineS: 120, propagationP99Ms: 3000, propagationStaleMs: 5000 },
     stopConditions: [],
   },
   notifications: { webhooks: [] },
+  backup: { dir: path.join(path.dirname(inventoryPath), 'backups', 'lab'), retention: 14, verify: true },
   secrets: { dashboard_secret: { file: fx('secrets/dashboard-secret') }, admin_password: { file: fx('secrets/admin-password') } },
 });
 
@@ -159,6 +164,23 @@ void describe('a valid native inventory (the lab estate)', () => {
     assert.match(issue.fix, /without a CN/);
   });
 
+  void it('etcd upkeep: compaction retention must fit the mode; the quota is bounded; the backup folder defaults beside the inventory', () => {
+    const wrong = issueAt(issuesOf(() => parseLab((d) => setPath(d, 'etcd', { auto_compaction_mode: 'revision', auto_compaction_retention: '1h' }))), 'etcd.auto_compaction_retention');
+    assert.match(wrong.message, /"1h" is a duration, but auto_compaction_mode is revision/);
+    const small = issueAt(issuesOf(() => parseLab((d) => setPath(d, 'etcd', { quota_backend_bytes: 1000 }))), 'etcd.quota_backend_bytes');
+    assert.match(small.message, /at least 1 MiB/);
+    const { spec } = parseLab((d) => {
+      setPath(d, 'etcd', { auto_compaction_mode: 'revision', auto_compaction_retention: '10000', quota_backend_bytes: 16777216 });
+      setPath(d, 'backup', { dir: 'snapshots', retention: 3 });
+      setPath(d, 'drills', { allow_destructive: true });
+    });
+    assert.equal(spec.etcd.autoCompactionMode, 'revision');
+    assert.equal(spec.etcd.autoCompactionRetention, '10000');
+    assert.equal(spec.etcd.quotaBackendBytes, 16777216);
+    assert.deepEqual(spec.backup, { dir: fx('snapshots'), retention: 3, verify: true });
+    assert.equal(spec.drills.allowDestructive, true);
+  });
+
   void it('with etcd auth and TLS, resolves the password reference and the PEM files against the inventory folder', () => {
     const clientCert = certificate(undefined);
     const { spec } = parseLab((d) => {
@@ -176,6 +198,7 @@ void describe('a valid native inventory (the lab estate)', () => {
     assert.deepEqual(spec.secrets.etcd_password, { file: fx('secrets/etcd-password') });
     assert.deepEqual(spec.etcd.tls, {
       enabled: true,
+      expiryWarningDays: 30,
       caFile: fx('tls/ca.pem'),
       serverCertFile: fx('tls/server.pem'),
       serverKeyFile: fx('tls/server-key.pem'),

@@ -37,7 +37,7 @@ const RUNBOOK_ETCD_LINE =
   'sudo docker run --restart always --name etcd -u root -v /usr/local/etcd/etcd_data:/etcd_data -e ALLOW_NONE_AUTHENTICATION=yes -e ETCD_NAME=api7-etcd-1 -e ETCD_LISTEN_PEER_URLS=http://0.0.0.0:2380 -e ETCD_LISTEN_CLIENT_URLS=http://0.0.0.0:2379 -e ETCD_ADVERTISE_CLIENT_URLS=http://$ha_ip1:2379 -e ETCD_INITIAL_ADVERTISE_PEER_URLS=http://$ha_ip1:2380 -e ETCD_INITIAL_CLUSTER_TOKEN=etcd-cluster -e ETCD_INITIAL_CLUSTER=api7-etcd-1=http://$ha_ip1:2380,api7-etcd-2=http://$ha_ip2:2380,api7-etcd-3=http://$ha_ip3:2380 -e ETCD_DATA_DIR=/etcd_data -e ETCD_ENABLE_V2=true --network=host -d bitnami/etcd:3.4.13';
 const LAB_IPS = ['10.88.0.11', '10.88.0.12', '10.88.0.13'];
 
-/** The line the plan should show for member n: the runbook's, adapted to the member, plus labels before --network. */
+/** The line the plan should show for member n: the runbook's, adapted to the member, plus compaction and quota, plus labels before --network. */
 function expectedEtcdLine(n: number): RegExp {
   const line = RUNBOOK_ETCD_LINE.replace(/^sudo /, '')
     .replace('ETCD_NAME=api7-etcd-1', `ETCD_NAME=api7-etcd-${n}`)
@@ -47,7 +47,7 @@ function expectedEtcdLine(n: number): RegExp {
   const [before, after] = line.split(' --network=host');
   const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   return new RegExp(
-    `^${esc(before!)} --label io\\.api7-ha\\.managed-by=api7-ha --label io\\.api7-ha\\.cluster=lab --label io\\.api7-ha\\.role=etcd --label io\\.api7-ha\\.config-hash=[0-9a-f]{16} --network=host${esc(after!)}$`,
+    `^${esc(before!)} -e ETCD_AUTO_COMPACTION_MODE=periodic -e ETCD_AUTO_COMPACTION_RETENTION=1h -e ETCD_QUOTA_BACKEND_BYTES=2147483648 --label io\\.api7-ha\\.managed-by=api7-ha --label io\\.api7-ha\\.cluster=lab --label io\\.api7-ha\\.role=etcd --label io\\.api7-ha\\.config-hash=[0-9a-f]{16} --network=host${esc(after!)}$`,
   );
 }
 
@@ -278,6 +278,9 @@ void describe('per-host step inputs', () => {
       clientPort: 2379,
       peerPort: 2380,
       enableV2: true,
+      autoCompactionMode: 'periodic',
+      autoCompactionRetention: '1h',
+      quotaBackendBytes: 2147483648,
       auth: { enabled: false, user: 'root' },
       tls: false,
     });

@@ -2,7 +2,7 @@
 // list, with 64-bit member IDs kept exact.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { canonicalJson, configHash, judgeQuorum, parseHealth, parseJsonBigInts } from '../../src/reconcile/etcd';
+import { NOSPACE_FIX, canonicalJson, configHash, judgeQuorum, parseAlarms, parseHealth, parseJsonBigInts } from '../../src/reconcile/etcd';
 
 // Member IDs as etcd 3.4 prints them: unquoted uint64 JSON numbers, beyond 2^53.
 const ID1 = '10501334649042878790';
@@ -111,6 +111,9 @@ void describe('judgeQuorum', () => {
         healthy: true,
         endpoint: `http://${IP[i]}:2379`,
         isLeader: i === 0,
+        dbSize: 20480,
+        dbSizeInUse: 20480,
+        version: '3.4.13',
       })),
     });
   });
@@ -155,13 +158,37 @@ void describe('judgeQuorum', () => {
     const alarm = `memberID:${ID2} alarm:NOSPACE\n`;
     const r = judgeQuorum({ expectedMembers }, { ...healthy(), status: statusJson({ errors: [`memberID:${ID2} alarm:NOSPACE `] }), alarms: alarm });
     assert.equal(r.healthy, false);
-    assert.deepEqual(r.problems, [`alarms raised: memberID:${ID2} alarm:NOSPACE`]);
+    assert.deepEqual(r.problems, [`alarms raised: memberID:${ID2} alarm:NOSPACE`, NOSPACE_FIX]);
+    assert.match(NOSPACE_FIX, /api7-ha etcd disarm -i INVENTORY/);
+    assert.match(NOSPACE_FIX, /etcdctl compaction <revision> --physical.*etcdctl defrag.*etcdctl alarm disarm/);
+    assert.deepEqual(r.alarms, [{ memberId: ID2, alarm: 'NOSPACE' }]);
     assert.ok(r.members.every((m) => m.healthy), 'endpoint health alone would have said healthy');
+  });
+
+  void it('reads each member\'s backend size and version from endpoint status, and warns near the quota', () => {
+    const r = judgeQuorum({ expectedMembers, quotaBytes: 24_000 }, healthy());
+    assert.equal(r.healthy, true);
+    assert.deepEqual(r.members.map((m) => [m.name, m.dbSize, m.dbSizeInUse, m.version]), [
+      ['api7-etcd-1', 20480, 20480, '3.4.13'],
+      ['api7-etcd-2', 20480, 20480, '3.4.13'],
+      ['api7-etcd-3', 20480, 20480, '3.4.13'],
+    ]);
+    assert.equal(r.warnings?.length, 3);
+    assert.match(r.warnings![0]!, /^http:\/\/10\.0\.0\.11:2379: backend 0 MiB is 85 % of the quota/);
+    assert.equal(judgeQuorum({ expectedMembers, quotaBytes: 2 ** 31 }, healthy()).warnings, undefined);
+  });
+
+  void it('parses alarm list lines', () => {
+    assert.deepEqual(parseAlarms(`memberID:${ID1} alarm:NOSPACE\nmemberID:${ID2} alarm:CORRUPT\n`), [
+      { memberId: ID1, alarm: 'NOSPACE' },
+      { memberId: ID2, alarm: 'CORRUPT' },
+    ]);
+    assert.deepEqual(parseAlarms(''), []);
   });
 
   void it('several alarms are listed on one line', () => {
     const r = judgeQuorum({ expectedMembers }, { ...healthy(), alarms: `memberID:${ID1} alarm:NOSPACE\nmemberID:${ID2} alarm:CORRUPT\n` });
-    assert.deepEqual(r.problems, [`alarms raised: memberID:${ID1} alarm:NOSPACE; memberID:${ID2} alarm:CORRUPT`]);
+    assert.deepEqual(r.problems, [`alarms raised: memberID:${ID1} alarm:NOSPACE; memberID:${ID2} alarm:CORRUPT`, NOSPACE_FIX]);
   });
 
   void it('a member list that differs from the inventory is named on both sides', () => {

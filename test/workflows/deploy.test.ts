@@ -53,6 +53,8 @@ interface Call {
   end?: number;
 }
 
+const DAY2_UNUSED = ['readEtcdQuorum', 'chooseSnapshotSource', 'takeSnapshot', 'fetchSnapshot', 'verifyBackup', 'applyBackupRetention', 'stopEtcdMember', 'restoreEtcdMember', 'startRestoredMember', 'removeEtcdMember', 'addEtcdMember', 'defragEtcdMember', 'moveEtcdLeader', 'compactEtcd', 'disarmEtcdAlarms', 'readMemberCa', 'rotateMemberTls', 'rotateComponentTls', 'putMarkerRoute', 'routeServed'] as const;
+
 /** Activities that succeed instantly (a healthy fresh estate), recording every call; override per test. */
 function mockActivities(overrides: Partial<Record<keyof Activities, (...args: never[]) => unknown>> = {}, opts: { delayMs?: number } = {}) {
   const calls: Call[] = [];
@@ -115,6 +117,16 @@ function mockActivities(overrides: Partial<Record<keyof Activities, (...args: ne
     ensureLoadBalancer: async (s: { target: { host: string } }) => ({ host: s.target.host, action: 'created', configChanged: true }),
     checkLoadBalancers: async () => ({ ms: 1 }),
     verifyPropagation: async () => ({ routeId: 'api7-ha-verify-x', propagationMs: 42, writeMs: 3 }),
+    // Day-2 etcd: a fresh estate has no cluster yet (no member answers), so the deploy bootstraps it.
+    etcdMembershipPlan: async () => ({ exists: false, live: [], change: {}, healthy: 0, healthyIds: [], quorum: false, problems: ['no etcd member answered member list: no member container'] }),
+    ...(Object.fromEntries(
+      DAY2_UNUSED.map((n) => [
+        n,
+        async () => {
+          throw new Error(`${n} is not expected in a deploy of a fresh estate`);
+        },
+      ]),
+    ) as Record<(typeof DAY2_UNUSED)[number], () => Promise<never>>),
   };
   const activities = Object.fromEntries(
     (Object.keys(base) as (keyof Activities)[]).map((name) => [
