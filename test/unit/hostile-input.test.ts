@@ -28,6 +28,9 @@ const COMMAND_ARGS: Record<string, string[][]> = {
   deploy: [['deploy'], ['deploy', '--plan'], ['deploy', '--plan', '--offline'], ['deploy', '--wait'], ['deploy', '--plan', '--json']],
   drill: [['drill'], ['drill', '--wait']],
   schedule: [['schedule', 'create', '--cron', '0 3 * * *']],
+  upgrade: [['upgrade', '--plan'], ['upgrade', '--wait']],
+  rollback: [['rollback', '--plan']],
+  cleanup: [['cleanup']],
 };
 const EVERY_CASE = [['validate'], ['deploy'], ['deploy', '--plan'], ['deploy', '--plan', '--offline'], ['drill'], ['schedule', 'create', '--cron', '0 3 * * *']];
 
