@@ -32,6 +32,9 @@ const COMMAND_ARGS: Record<string, string[][]> = {
   backup: [['backup', '--wait']],
   restore: [['restore', '--snapshot', 'missing.db']],
   'replace-member': [['replace-member', '--member', 'api7-etcd-9', '--with', 'h1']],
+  upgrade: [['upgrade', '--plan'], ['upgrade', '--wait']],
+  rollback: [['rollback', '--plan']],
+  cleanup: [['cleanup']],
 };
 const EVERY_CASE = [['validate'], ['deploy'], ['deploy', '--plan'], ['deploy', '--plan', '--offline'], ['drill'], ['schedule', 'create', '--cron', '0 3 * * *']];
 
