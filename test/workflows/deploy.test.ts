@@ -148,6 +148,12 @@ function mockActivities(overrides: Partial<Record<keyof Activities, (...args: ne
 
 const overlap = (a: Call, b: Call) => a.start < (b.end ?? Infinity) && b.start < (a.end ?? Infinity);
 const named = (calls: Call[], name: string) => calls.filter((c) => c.name === name);
+/** A running cluster: the deploy snapshots its members before it recreates any. */
+const snapshotsOfARunningCluster = {
+  chooseSnapshotSource: async () => ({ host: 'ha2', member: 'api7-etcd-2', why: 'a healthy follower' }),
+  takeSnapshot: async (step: { fileName: string }) => ({ fileName: step.fileName, host: 'ha2', member: 'api7-etcd-2', saveMs: 5 }),
+  fetchSnapshot: async (step: { fileName: string }) => ({ record: { fileName: step.fileName, path: `/backups/${step.fileName}` }, copyMs: 1 }),
+};
 
 void describe('deployCluster orchestration (real Temporal server, mocked activities)', () => {
   let env: TestWorkflowEnvironment;
@@ -299,6 +305,7 @@ void describe('deployCluster orchestration (real Temporal server, mocked activit
           action: s.target.host === 'ha3' ? 'unchanged' : 'needs-recreate',
           image: { image: 'i', action: 'present', uploaded: false },
         }),
+        ...snapshotsOfARunningCluster,
       },
       { delayMs: 20 },
     );
@@ -307,6 +314,10 @@ void describe('deployCluster orchestration (real Temporal server, mocked activit
     assert.deepEqual(rec.map((c) => c.host), ['ha1', 'ha2']);
     assert.ok(!overlap(rec[0]!, rec[1]!), 'never two members recreated at once');
     assert.deepEqual(result?.etcd.members.map((m) => m.action), ['recreated', 'recreated', 'unchanged']);
+    const fetched = named(calls, 'fetchSnapshot');
+    assert.equal(fetched.length, 1, 'one snapshot before the recreations');
+    assert.ok(fetched[0]!.end! <= rec[0]!.start, 'the snapshot is copied off before the first member is recreated');
+    assert.match(result?.etcd.snapshotBefore ?? '', /before-recreate/);
   });
 
   void it('lets a cancel wait for the etcd member being recreated, and recreates no other', async () => {
@@ -321,6 +332,7 @@ void describe('deployCluster orchestration (real Temporal server, mocked activit
         action: 'needs-recreate',
         image: { image: 'i', action: 'present', uploaded: false },
       }),
+      ...snapshotsOfARunningCluster,
       // The old container is parked and the new one starting: this must finish, cancel or not.
       recreateEtcdMember: async (...a: never[]) => {
         recreating();
