@@ -7,8 +7,25 @@ import { createReadStream } from 'node:fs';
 import { readFile, readdir, rename, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BACKUP_FILE, type BackupReason, type BackupStore } from '../steps/etcd-inputs';
-import type { SnapshotFacts } from '../reconcile/snapshot';
 import type { Verification } from './verify';
+
+/** What a snapshot is, as recorded in the run's result and in the manifest beside the file. */
+export interface SnapshotFacts {
+  cluster: string;
+  host: string;
+  member: string;
+  endpoint: string;
+  fileName: string;
+  remotePath: string;
+  sha256: string;
+  revision: string;
+  totalKeys: number;
+  sizeBytes: number;
+  /** etcd's own hash of the snapshot's contents (snapshot status). */
+  etcdHash: number;
+  takenAt: string;
+  saveMs: number;
+}
 
 export interface BackupRecord extends SnapshotFacts {
   /** The snapshot on the worker's machine. */

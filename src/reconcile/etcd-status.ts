@@ -5,7 +5,9 @@ import { X509Certificate } from 'node:crypto';
 import * as etcd from '../commands/etcd';
 import * as files from '../commands/files';
 import type { SshTarget } from '../inventory/model';
-import type { BackupStore, SnapshotSources } from '../steps/etcd-inputs';
+import type { EtcdStatusInput } from '../steps/etcd-inputs';
+
+export type { EtcdStatusInput } from '../steps/etcd-inputs';
 import type { HostExecutor } from '../remote/executor';
 import { latestBackup, type BackupRecord } from '../backup/store';
 import { readQuorum, type QuorumReport } from './etcd';
@@ -21,13 +23,6 @@ export interface CertificateFacts {
   warn: boolean;
 }
 
-export interface EtcdStatusInput {
-  cluster: string;
-  sources: SnapshotSources;
-  store: BackupStore;
-  /** Member hosts whose certificate folder is read (mTLS only). */
-  certificates?: { hosts: { host: string; address: string; target: SshTarget }[]; dataDir: string; warningDays: number };
-}
 
 export interface EtcdStatusReport {
   cluster: string;

@@ -9,7 +9,9 @@ import { join } from 'node:path';
 import * as maint from '../commands/etcd-maintenance';
 import * as files from '../commands/files';
 import type { BackupStore, SnapshotStep } from '../steps/etcd-inputs';
-import { fileSha256, writeManifest, type BackupRecord } from '../backup/store';
+import { fileSha256, writeManifest, type BackupRecord, type SnapshotFacts } from '../backup/store';
+
+export type { SnapshotFacts } from '../backup/store';
 import { PermanentError, type StepContext } from './context';
 
 export interface SnapshotStatus {
@@ -19,23 +21,6 @@ export interface SnapshotStatus {
   totalSize: number;
 }
 
-/** What a snapshot is, as recorded in the run's result and in the manifest beside the file. */
-export interface SnapshotFacts {
-  cluster: string;
-  host: string;
-  member: string;
-  endpoint: string;
-  fileName: string;
-  remotePath: string;
-  sha256: string;
-  revision: string;
-  totalKeys: number;
-  sizeBytes: number;
-  /** etcd's own hash of the snapshot's contents (snapshot status). */
-  etcdHash: number;
-  takenAt: string;
-  saveMs: number;
-}
 
 export function parseSnapshotStatus(text: string): SnapshotStatus {
   const line = text.trim().split('\n').filter((l) => l.startsWith('{')).pop();

@@ -6,7 +6,6 @@ import type { EtcdctlTarget } from '../commands/etcd';
 import type { SshTarget } from '../inventory/model';
 import type { HostExecutor } from '../remote/executor';
 import type { Secrets } from '../steps/inputs';
-import { messageOf } from '../runbook/runner';
 
 export interface SnapshotInput {
   members: { target: SshTarget; endpoint: string }[];
@@ -51,7 +50,7 @@ export async function snapshotEtcd(exec: (t: SshTarget) => HostExecutor, input: 
         ...(size ? { bytes: Number(size) } : {}),
       };
     } catch (e) {
-      errors.push(`${x.host}: ${messageOf(e)}`);
+      errors.push(`${x.host}: ${e instanceof Error ? e.message : String(e)}`);
     }
   }
   throw new Error(`no etcd member took the snapshot: ${errors.join('; ')}`);

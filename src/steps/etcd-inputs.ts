@@ -3,7 +3,6 @@
 import { etcdClientEndpoints, etcdMembers, type ClusterSpec, type HostSpec, type SshTarget } from '../inventory/model';
 import type { EtcdMemberInput } from '../commands/etcd';
 import type { RestoreSpec, ToolImage } from '../commands/etcd-maintenance';
-import type { EtcdStatusInput } from '../reconcile/etcd-status';
 import { etcdMemberInput, etcdctlSettings, quorumCheckInput, tlsFiles, type HostStep, type ImageDelivery, type QuorumCheckInput, type Secrets, type TlsFiles } from './inputs';
 
 /** Why a snapshot was taken; part of its file name, so a folder listing tells the story. */
@@ -182,6 +181,15 @@ export function maintenanceInput(spec: ClusterSpec): MaintenanceInput {
 }
 
 export const allClientEndpoints = (spec: ClusterSpec) => etcdClientEndpoints(spec);
+
+/** What `status -i` reads: the members, the backup folder, the certificates. */
+export interface EtcdStatusInput {
+  cluster: string;
+  sources: SnapshotSources;
+  store: BackupStore;
+  /** Member hosts whose certificate folder is read (mTLS only). */
+  certificates?: { hosts: { host: string; address: string; target: SshTarget }[]; dataDir: string; warningDays: number };
+}
 
 export function etcdStatusInput(spec: ClusterSpec): EtcdStatusInput {
   return {
