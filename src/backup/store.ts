@@ -7,7 +7,6 @@ import { createReadStream } from 'node:fs';
 import { readFile, readdir, rename, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BACKUP_FILE, type BackupReason, type BackupStore } from '../steps/etcd-inputs';
-import type { Verification } from './verify';
 
 /** What a snapshot is, as recorded in the run's result and in the manifest beside the file. */
 export interface SnapshotFacts {
@@ -25,6 +24,28 @@ export interface SnapshotFacts {
   etcdHash: number;
   takenAt: string;
   saveMs: number;
+}
+
+export interface KvDigest {
+  keys: number;
+  /** sha256 over every (key, value) in key order, each length-prefixed. */
+  sha256: string;
+}
+
+export interface Verification {
+  /** verified: same keys and values; mismatch: they differ; unrestorable: the snapshot did not restore;
+   *  unverifiable: no verdict (no etcd on the worker, the revision compacted away live). */
+  verdict: 'verified' | 'mismatch' | 'unrestorable' | 'unverifiable';
+  revision: string;
+  prefix: string;
+  snapshot?: KvDigest;
+  live?: KvDigest;
+  /** Up to 10 keys that differ: only in the snapshot, only live, or with another value. */
+  differences: string[];
+  reason?: string;
+  verifier: { etcd: string; version: string };
+  ms: { restore: number; read: number; live: number; total: number };
+  verifiedAt: string;
 }
 
 export interface BackupRecord extends SnapshotFacts {

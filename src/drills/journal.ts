@@ -2,15 +2,9 @@
 // what was rolled back, and the verdict. A drill returns it; the report is rendered from it alone.
 // Pure types and helpers: workflows build it.
 
-export type ScenarioId =
-  | 'dp-node-loss'
-  | 'cp-node-loss'
-  | 'etcd-member-loss'
-  | 'etcd-leader-loss'
-  | 'gateway-restart-during-etcd-degradation'
-  | 'host-loss'
-  | 'etcd-partition'
-  | 'config-propagation';
+import type { ScenarioId } from '../inventory/vocabulary';
+
+export type { ScenarioId } from '../inventory/vocabulary';
 
 export type ProbeName = 'dp' | 'cp' | 'victim';
 

@@ -4,9 +4,7 @@
 // Every string that can reach a remote shell matches a strict pattern (patterns.ts); every number has
 // both bounds; messages name the fix, because an operator reads them at 3 a.m.
 import { z } from 'zod';
-import { SCENARIOS } from '../drills/scenarios';
-import type { ScenarioId } from '../drills/journal';
-import { NOTIFICATION_EVENTS } from '../notifications/messages';
+import { NOTIFICATION_EVENTS, SCENARIO_IDS } from './vocabulary';
 import { excerpt, hasControlCharacters, hasDotSegments, patterns, type PatternName } from './patterns';
 
 /** A string of at most `max` characters (checked first: a 100k-character value never meets a pattern). */
@@ -47,7 +45,7 @@ export type SecretRef = z.infer<typeof secretRefSchema>;
 
 const port = z.number({ message: 'must be a port number' }).int().min(1, { message: 'must be 1-65535' }).max(65535, { message: 'must be 1-65535' });
 
-const scenarioIds = Object.keys(SCENARIOS) as [ScenarioId, ...ScenarioId[]];
+const scenarioIds = SCENARIO_IDS;
 
 export const sshSchema = z
   .object({

@@ -3,23 +3,9 @@
 // activity posts it (src/notifications/send.ts). A message carries the verdict, the key figures and
 // where the report is; never a secret (webhook URLs are references, resolved only by the sender).
 
-export const NOTIFICATION_EVENTS = [
-  'drill.started',
-  'drill.passed',
-  'drill.failed',
-  'drill.aborted',
-  'drill.interrupted',
-  'deploy.started',
-  'deploy.passed',
-  'deploy.failed',
-  'backup.started',
-  'backup.passed',
-  'backup.failed',
-  /** A restore after a fault failed: something is left broken. The one that must wake someone. */
-  'rollback.failed',
-] as const;
+import type { NotificationEventType } from '../inventory/vocabulary';
 
-export type NotificationEventType = (typeof NOTIFICATION_EVENTS)[number];
+export { NOTIFICATION_EVENTS, type NotificationEventType } from '../inventory/vocabulary';
 
 /** What a run says: the runbook fills it in; the message adds who, where and when. */
 export interface Notice {

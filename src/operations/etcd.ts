@@ -5,7 +5,7 @@ import type { SshTarget } from '../inventory/model';
 import type { BackupStore, MaintenanceInput, MembershipChange, MembershipInput, RestoreMemberStep, SnapshotSources, SnapshotStep, VerifyInput } from '../steps/etcd-inputs';
 import type { ApiTarget, ComponentStep, Endpoints, HostStep, ProbeSettings, QuorumCheckInput, Secrets } from '../steps/inputs';
 import { applyRetention, recordVerification, type BackupRecord } from '../backup/store';
-import { verifySnapshot } from '../backup/verify';
+import { verifySnapshot } from '../reconcile/verify-backup';
 import { rotateComponentTls, rotateMemberTls, readMemberCa, type TlsChange } from '../reconcile/certs';
 import type { StepContext } from '../reconcile/context';
 import { PermanentError, pollUntil } from '../reconcile/context';

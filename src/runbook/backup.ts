@@ -4,7 +4,7 @@
 // pieces take the automatic snapshot before any change to etcd (restore, member replacement,
 // member recreation, the quorum-loss drill), named in that run's result.
 import type { BackupRecord, RetentionResult } from '../backup/store';
-import type { Verification } from '../backup/verify';
+import type { Verification } from '../backup/store';
 import { hostByName, type ClusterSpec } from '../inventory/model';
 import type { SnapshotSource } from '../operations/etcd';
 import { backupFileName, backupStore, snapshotSources, snapshotStep, verifyInput, type BackupReason, type SnapshotPlan } from '../steps/etcd-inputs';

@@ -9,7 +9,7 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { LabInfo } from '../../lab/lab';
-import { digestKvs, parseGet } from '../../src/backup/verify';
+import { digestKvs, parseGet } from '../../src/reconcile/verify-backup';
 import * as maint from '../../src/commands/etcd-maintenance';
 import { loadInventory } from '../../src/inventory/load';
 import { controlPlaneHosts, dataPlaneHosts, etcdMembers, type ClusterSpec, type SshTarget } from '../../src/inventory/model';

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { applyRetention, latestBackup, listBackups, recordVerification, writeManifest, type BackupRecord } from '../../src/backup/store';
-import { diffKvs, digestKvs, parseGet, readSnapshotInScratchEtcd, verifySnapshot } from '../../src/backup/verify';
+import { diffKvs, digestKvs, parseGet, readSnapshotInScratchEtcd, verifySnapshot } from '../../src/reconcile/verify-backup';
 import { backupFileName } from '../../src/steps/etcd-inputs';
 
 const haveEtcd = existsSync('/usr/bin/etcd') && existsSync('/usr/bin/etcdctl');

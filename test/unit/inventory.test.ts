@@ -10,6 +10,8 @@ import { after, describe, it } from 'node:test';
 import { parse, stringify } from 'yaml';
 import { InventoryError, loadInventory, parseInventory } from '../../src/inventory/load';
 import type { ClusterSpec, HostSpec, SshTarget } from '../../src/inventory/model';
+import { SCENARIOS } from '../../src/drills/scenarios';
+import { SCENARIO_IDS } from '../../src/inventory/vocabulary';
 import { writeLabArtifacts } from '../support/packages';
 import { ANSIBLE_YAML, FIXTURES, LAB_YAML, ROOT, freshLab, fx, hostsOf, issueAt, issuesOf, parseLab, refusedAt, section, setPath, type Doc } from '../support/inventory';
 
@@ -818,5 +820,11 @@ void describe('the CLI exits 2 on a bad inventory, naming the field and the fix'
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /: valid\n/);
     assert.match(r.stdout, /etcd: ha1\(api7-etcd-1\), ha2\(api7-etcd-2\), ha3\(api7-etcd-3\)/);
+  });
+});
+
+void describe('the inventory vocabulary', () => {
+  void it('names every drill scenario of the catalogue, in its order, so `drills.scenarios` accepts each one and no other', () => {
+    assert.deepEqual([...SCENARIO_IDS], Object.keys(SCENARIOS));
   });
 });

@@ -12,32 +12,14 @@ import { delimiter, join } from 'node:path';
 import * as maint from '../commands/etcd-maintenance';
 import type { SshTarget } from '../inventory/model';
 import type { VerifyInput } from '../steps/etcd-inputs';
-import { pollUntil, type StepContext } from '../reconcile/context';
-import { parseJsonBigInts } from '../reconcile/etcd';
+import { pollUntil, type StepContext } from './context';
+import { parseJsonBigInts } from './etcd';
 import type { HostExecutor } from '../remote/executor';
 import { resolveSecret } from '../remote/secrets';
 
-export interface KvDigest {
-  keys: number;
-  /** sha256 over every (key, value) in key order, each length-prefixed. */
-  sha256: string;
-}
+import type { KvDigest, Verification } from '../backup/store';
 
-export interface Verification {
-  /** verified: same keys and values; mismatch: they differ; unrestorable: the snapshot did not restore;
-   *  unverifiable: no verdict (no etcd on the worker, the revision compacted away live). */
-  verdict: 'verified' | 'mismatch' | 'unrestorable' | 'unverifiable';
-  revision: string;
-  prefix: string;
-  snapshot?: KvDigest;
-  live?: KvDigest;
-  /** Up to 10 keys that differ: only in the snapshot, only live, or with another value. */
-  differences: string[];
-  reason?: string;
-  verifier: { etcd: string; version: string };
-  ms: { restore: number; read: number; live: number; total: number };
-  verifiedAt: string;
-}
+export type { KvDigest, Verification } from '../backup/store';
 
 interface Kv {
   key: string;
