@@ -28,7 +28,8 @@ export interface ProbePlan {
   victim?: VictimCheck;
 }
 
-interface Runner {
+/** One probe: what it sends and which statuses count as success. */
+export interface Runner {
   name: ProbeName;
   target: string;
   okStatus: number[];
@@ -36,7 +37,7 @@ interface Runner {
 }
 
 /** The login happens here, before any fault, and the token is reused throughout (never returned). */
-async function runners(plan: ProbePlan, agent: Agent): Promise<Runner[]> {
+export async function runners(plan: ProbePlan, agent: Agent): Promise<Runner[]> {
   const out: Runner[] = [];
   if (plan.dp) {
     const dp = plan.dp;
