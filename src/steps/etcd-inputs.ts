@@ -84,7 +84,13 @@ export interface BackupStore {
   retention: number;
 }
 
-export const backupStore = (spec: ClusterSpec): BackupStore => ({ cluster: spec.cluster.name, dir: spec.backup.dir, retention: spec.backup.retention });
+export const backupStore = (spec: ClusterSpec): BackupStore => {
+  // A spec recorded before backups existed (a deploy's history replayed) has no backup section; such a
+  // run never takes a snapshot (the deploy's snapshot steps are behind patched()), but its inputs are
+  // still derived up front, so this must not throw.
+  const backup = (spec as Partial<ClusterSpec>).backup;
+  return { cluster: spec.cluster.name, dir: backup?.dir ?? '', retention: backup?.retention ?? 0 };
+};
 
 export interface VerifyInput {
   cluster: string;
