@@ -6,11 +6,13 @@
 // them as not measured. A stop condition that fires is reported at once, not at the next second.
 import { Agent } from 'node:http';
 import { sleep } from '../reconcile/context';
+import { DashboardClient, http, looksLikeUpstream, type HttpResult } from '../reconcile/http';
+import { probeRoute } from '../reconcile/verify';
 import { addHttpRoutes } from '../remote/ssh';
 import type { ProbeName, Sample, StopConditionRecord, StopFired } from './journal';
-import { runners, type ProbePlan as BasePlan } from './probes';
+import type { ProbePlan as BasePlan } from './probes';
 import { measurePropagation, type PropagationPlan } from './propagation';
-import { STOP_POLL_MS, StopWatcher, overBudget, type StopPlan } from './stop-conditions';
+import { STOP_POLL_MS, StopWatcher, healthCheck, overBudget, type StopPlan } from './stop-conditions';
 
 export interface ScenarioProbePlan extends BasePlan {
   propagation?: PropagationPlan;
@@ -61,6 +63,62 @@ export interface ScenarioProbeHooks {
   onHolding?: (holding: boolean) => void;
 }
 
+interface Prober {
+  name: ProbeName;
+  target: string;
+  okStatus: number[];
+  send: () => Promise<HttpResult>;
+}
+
+async function probers(plan: BasePlan, agent: Agent): Promise<Prober[]> {
+  const out: Prober[] = [];
+  if (plan.dp) {
+    const dp = plan.dp;
+    out.push({
+      name: 'dp',
+      target: `GET ${dp.url}${dp.path} (Host: ${dp.host})`,
+      okStatus: [dp.expectStatus],
+      send: async () => {
+        const r = await http(`${dp.url}${dp.path}`, { headers: { Host: dp.host }, timeoutMs: 2000, agent });
+        // A 200 that is not the upstream's answer (an error page) is not a success.
+        return r.status === 200 && dp.expectStatus === 200 && !looksLikeUpstream(r.body) ? { ...r, status: 502 } : r;
+      },
+    });
+  }
+  if (plan.cp) {
+    const client = new DashboardClient(plan.cp.api, { timeoutMs: 2000, agent });
+    for (let i = 0; i < 20 && !client.hasToken; i++) {
+      const r = await client.login().catch(() => undefined);
+      if (r?.status === 200) break;
+      await sleep(250);
+    }
+    if (!client.hasToken) throw new Error(`cannot log in to the control plane at ${plan.cp.api.baseUrl} before the drill`);
+    const probe = plan.cp.probe;
+    let n = 0;
+    out.push({
+      name: 'cp',
+      target: `GET/PUT ${plan.cp.api.baseUrl} route ${probe.routeId} (token from before the fault)`,
+      okStatus: [200, 201],
+      send: () => (n++ % 2 === 0 ? client.getRoute(probe.routeId) : client.putRoute(probe.routeId, probeRoute(probe))),
+    });
+  }
+  if (plan.victim) {
+    const v = plan.victim;
+    const check = await healthCheck(v);
+    out.push({
+      name: 'victim',
+      target: `GET ${v.url}`,
+      okStatus: v.kind === 'http' ? v.okStatus : [200],
+      send: async () => {
+        const started = performance.now();
+        const r = await check();
+        return { status: r.status ?? 0, body: '', ms: performance.now() - started };
+      },
+    });
+  }
+  return out;
+}
+
 /** Runs the probes until the drill says stop (or the safety deadline); returns the last report. */
 export async function probeScenario(key: string, plan: ScenarioProbePlan, hooks: ScenarioProbeHooks): Promise<ProbeReport> {
   addHttpRoutes(plan.routes);
@@ -74,7 +132,7 @@ export async function probeScenario(key: string, plan: ScenarioProbePlan, hooks:
   const agent = new Agent({ keepAlive: true, maxSockets: 64 });
   const watcher = plan.stop ? await StopWatcher.of(plan.stop) : undefined;
   try {
-    const rs = await runners(plan, agent);
+    const rs = await probers(plan, agent);
     const series = rs.map((r) => ({ r, all: [] as Sample[], unsent: [] as Sample[], inFlight: new Set<Promise<void>>() }));
     const prop = new Map((plan.propagation?.gateways ?? []).map((g) => [g.host, { target: `${g.url}${plan.propagation!.probe.path} (canary route ${plan.propagation!.routeId})`, unsent: [] as Sample[] }]));
     let propWriteFailures = 0;

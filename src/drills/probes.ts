@@ -28,8 +28,7 @@ export interface ProbePlan {
   victim?: VictimCheck;
 }
 
-/** One probe: what it sends and which statuses count as success. */
-export interface Runner {
+interface Runner {
   name: ProbeName;
   target: string;
   okStatus: number[];
@@ -37,7 +36,7 @@ export interface Runner {
 }
 
 /** The login happens here, before any fault, and the token is reused throughout (never returned). */
-export async function runners(plan: ProbePlan, agent: Agent): Promise<Runner[]> {
+async function runners(plan: ProbePlan, agent: Agent): Promise<Runner[]> {
   const out: Runner[] = [];
   if (plan.dp) {
     const dp = plan.dp;
