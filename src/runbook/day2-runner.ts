@@ -7,6 +7,7 @@ import type { ApiTarget, ComponentStep, Endpoints, EtcdMemberStep, ProbeSettings
 import type { ConfigureResult, HealthResult, StartResult } from '../reconcile/component';
 import type { MemberResult, QuorumReport } from '../reconcile/etcd';
 import type { PropagationResult } from '../reconcile/verify';
+import type { Runner } from './runner';
 
 /** Deploy operations the day-2 runbooks reuse, with the deploy's signatures. */
 export interface SharedOps {
@@ -28,19 +29,11 @@ export interface DayTwoStep extends DayTwoOps {
   critical<T>(fn: () => Promise<T>): Promise<T>;
 }
 
-export interface DayTwoRunner<Id extends string = string> extends DayTwoOps {
-  readonly id: string;
-  readonly runId: string;
-  /** The run's start as a stamp (file names and backup suffixes: the same on every retry). */
-  readonly stamp: string;
+/** The runner's members these runbooks use, with the runner's own definitions; steps see DayTwoStep. */
+export interface DayTwoRunner<Id extends string = string>
+  extends DayTwoOps,
+    Pick<Runner<Id>, 'id' | 'runId' | 'stamp' | 'skip' | 'critical' | 'stopIfCancelled' | 'isCancellation' | 'block' | 'sleep'> {
   step<T>(id: Id, fn: (s: DayTwoStep) => Promise<T>, summary?: (result: T) => string): Promise<T>;
-  skip(id: Id, why: string): void;
-  critical<T>(fn: () => Promise<T>): Promise<T>;
-  stopIfCancelled(why: string): void;
-  isCancellation(e: unknown): boolean;
-  /** A failure no retry can fix: throws (on Temporal, and in a direct run). */
-  block(message: string, type: string, details?: unknown): void;
-  sleep(ms: number): Promise<void>;
 }
 
 export interface DayTwoStepDef<I, Id extends string = string> {
